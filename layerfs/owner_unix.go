@@ -1,0 +1,16 @@
+//go:build unix
+
+package layerfs
+
+import (
+	"io/fs"
+	"syscall"
+)
+
+func statOwner(fi fs.FileInfo) ([2]int, bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return [2]int{}, false
+	}
+	return [2]int{int(st.Uid), int(st.Gid)}, true
+}
