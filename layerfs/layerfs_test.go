@@ -68,8 +68,8 @@ func (e *pkgExtractor) Extract(_ context.Context, in *extract.Input) (*extract.R
 
 type tEntry struct {
 	name, body, link string
-	typ               byte
-	mode              int64
+	typ              byte
+	mode             int64
 }
 
 func file(name, body string) tEntry { return tEntry{name: name, body: body, typ: tar.TypeReg} }
