@@ -1,0 +1,136 @@
+package cache
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/vigilsec/vigil/extract"
+	"github.com/vigilsec/vigil/inventory"
+	"github.com/vigilsec/vigil/layerfs"
+)
+
+func sample(id string) *layerfs.LayerResult {
+	return &layerfs.LayerResult{
+		DiffID: id,
+		Files: []layerfs.FileResult{{Path: "var/lib/dpkg/status", Extractor: "dpkg", Result: &extract.Result{
+			Packages: []inventory.Package{{Ecosystem: inventory.Deb, Name: "bash", Version: "5.2.15-2+b8", SourceName: "bash", SourceVersion: "5.2.15-2"}},
+			Distro:   &inventory.Distro{Family: "debian", Version: "12"},
+		}}},
+		Paths:     []uint64{1, 2, 3},
+		NonDirs:   []uint64{2},
+		Whiteouts: []string{"a/b"},
+		Count:     3,
+		Bytes:     10,
+	}
+}
+
+func TestRoundTripAndMiss(t *testing.T) {
+	ctx := context.Background()
+	c, err := Open(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.Get(ctx, "k1"); ok {
+		t.Fatal("hit on an empty cache")
+	}
+	want := sample("sha256:aa")
+	if err := c.Put(ctx, "k1", want); err != nil {
+		t.Fatal(err)
+	}
+	got, ok := c.Get(ctx, "k1")
+	if !ok {
+		t.Fatal("miss after put")
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if _, ok := c.Get(ctx, "k2"); ok {
+		t.Error("hit for another key")
+	}
+}
+
+func TestCorruptEntryIsAMiss(t *testing.T) {
+	ctx := context.Background()
+	c, err := Open(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Put(ctx, "k", sample("x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(c.file("k"), []byte("garbage"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.Get(ctx, "k"); ok {
+		t.Fatal("corrupt entry was a hit")
+	}
+	if _, err := os.Stat(c.file("k")); !os.IsNotExist(err) {
+		t.Errorf("corrupt entry not removed: %v", err)
+	}
+}
+
+func TestEvictionKeepsRecent(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	c, err := Open(dir, 1) // every put trims to the newest entries that fit
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := time.Unix(1000, 0)
+	c.now = func() time.Time { return clock }
+	if err := c.Put(ctx, "old", sample("old")); err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(c.file("old"), clock, clock)
+	if err := c.Put(ctx, "new", sample("new")); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := c.Stats()
+	if st.Entries > 1 {
+		t.Errorf("entries = %d, want the cache trimmed to its bound", st.Entries)
+	}
+	if _, ok := c.Get(ctx, "old"); ok {
+		t.Error("least recently used entry survived")
+	}
+	if err := c.Clean(); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := c.Stats(); st.Entries != 0 {
+		t.Errorf("after clean: %d entries", st.Entries)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "layers")); err != nil {
+		t.Errorf("clean removed the cache dir itself: %v", err)
+	}
+}
+
+func TestConcurrentWritersAndReaders(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := Open(dir, 0) // separate handles, as separate processes have
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			for i := 0; i < 20; i++ {
+				if err := c.Put(ctx, "shared", sample("s")); err != nil {
+					t.Error(err)
+				}
+				if got, ok := c.Get(ctx, "shared"); ok && got.DiffID != "s" {
+					t.Errorf("torn read: %+v", got)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
