@@ -44,6 +44,20 @@ type Ownership struct {
 	Files     []string            `json:"files"`
 }
 
+// FileFinding is one audit observation an extractor or observer makes.
+type FileFinding struct {
+	inventory.FileFinding
+	Persistent bool `json:"persistent,omitempty"`
+}
+
+// Observer is an optional interface for extractors that want to see every
+// entry of every layer (directories, links, special files too) by path and
+// file info alone, without reading any body: permission checks, build
+// caches left behind. Observe must be cheap; it runs for every entry.
+type Observer interface {
+	Observe(path string, fi fs.FileInfo) []FileFinding
+}
+
 // Result is what an extractor found in one file.
 type Result struct {
 	Packages []inventory.Package `json:"packages,omitempty"`
@@ -52,6 +66,11 @@ type Result struct {
 	Distro     *inventory.Distro `json:"distro,omitempty"`
 	DistroRank int               `json:"distroRank,omitempty"`
 	Owned      []Ownership       `json:"owned,omitempty"`
+	// Files are audit observations about this file (a secret, a risky
+	// permission). Path and Layer are filled by the walk. A finding with
+	// Persistent set is kept even when a later layer deletes the file: a
+	// secret committed to any layer still ships in the image.
+	Files []FileFinding `json:"files,omitempty"`
 	// Warnings are problems inside the file that did not stop extraction.
 	Warnings []string `json:"warnings,omitempty"`
 }
@@ -74,12 +93,31 @@ type Extractor interface {
 // Registry is an ordered set of extractors.
 type Registry struct {
 	extractors []Extractor
+	observers  []Observer
 }
 
 // NewRegistry returns a registry of the given extractors, in order.
 func NewRegistry(ex ...Extractor) *Registry {
-	return &Registry{extractors: append([]Extractor(nil), ex...)}
+	r := &Registry{extractors: append([]Extractor(nil), ex...)}
+	for _, e := range ex {
+		if o, ok := e.(Observer); ok {
+			r.observers = append(r.observers, o)
+		}
+	}
+	return r
 }
+
+// Observe calls every observer on an entry and returns their findings.
+func (r *Registry) Observe(path string, fi fs.FileInfo) []FileFinding {
+	var out []FileFinding
+	for _, o := range r.observers {
+		out = append(out, o.Observe(path, fi)...)
+	}
+	return out
+}
+
+// HasObservers reports whether any extractor observes entries.
+func (r *Registry) HasObservers() bool { return len(r.observers) > 0 }
 
 // Extractors returns the registered extractors.
 func (r *Registry) Extractors() []Extractor { return r.extractors }

@@ -133,12 +133,30 @@ type Warning struct {
 	Message   string `json:"message"`
 }
 
+// FileFinding is an observation about one file for the audit: a secret in
+// it, a setuid bit, a world-writable directory.
+type FileFinding struct {
+	// Rule is the ID of the rule that fired ("secret-aws-access-key").
+	Rule string `json:"rule"`
+	// Path and Layer say where: the layer is the one that holds this copy.
+	Path  string `json:"path"`
+	Layer int    `json:"layer"`
+	// Line is the 1-based line of a finding inside a text file, or 0.
+	Line int `json:"line,omitempty"`
+	// Evidence shows what matched, with any secret value masked.
+	Evidence string `json:"evidence,omitempty"`
+	// Deleted is true when a later layer removed or replaced the file: the
+	// bytes still ship inside the image's layer blobs.
+	Deleted bool `json:"deleted,omitempty"`
+}
+
 // Inventory is everything found in an image (or root file system).
 type Inventory struct {
-	Distro   *Distro   `json:"distro,omitempty"`
-	Layers   []Layer   `json:"layers"`
-	Packages []Package `json:"packages"`
-	Warnings []Warning `json:"warnings,omitempty"`
+	Distro   *Distro       `json:"distro,omitempty"`
+	Layers   []Layer       `json:"layers"`
+	Packages []Package     `json:"packages"`
+	Files    []FileFinding `json:"files,omitempty"`
+	Warnings []Warning     `json:"warnings,omitempty"`
 }
 
 // Sort puts packages and warnings in a stable order: OS packages first, then
@@ -159,6 +177,10 @@ func (inv *Inventory) Sort() {
 			strings.Compare(a.Arch, b.Arch),
 			strings.Compare(primary(a), primary(b)),
 		)
+	})
+	slices.SortFunc(inv.Files, func(a, b FileFinding) int {
+		return cmp.Or(strings.Compare(a.Path, b.Path), cmp.Compare(a.Layer, b.Layer),
+			cmp.Compare(a.Line, b.Line), strings.Compare(a.Rule, b.Rule))
 	})
 	slices.SortFunc(inv.Warnings, func(a, b Warning) int {
 		return cmp.Or(cmp.Compare(a.Layer, b.Layer), strings.Compare(a.Path, b.Path),

@@ -107,10 +107,22 @@ func Merge(layers []*LayerResult) *inventory.Inventory {
 		}
 		for fi := range li.lr.Files {
 			fr := &li.lr.Files[fi]
-			if fr.Result == nil || !v.Visible(fr.Path, i) {
+			if fr.Result == nil {
 				continue
 			}
 			res := fr.Result
+			visible := v.Visible(fr.Path, i)
+			for _, f := range res.Files {
+				if !visible && !f.Persistent {
+					continue
+				}
+				ff := f.FileFinding
+				ff.Path, ff.Layer, ff.Deleted = fr.Path, i, !visible
+				inv.Files = append(inv.Files, ff)
+			}
+			if !visible {
+				continue
+			}
 			if res.Distro != nil && (bestRank < 0 || res.DistroRank <= bestRank) {
 				d := *res.Distro
 				inv.Distro, bestRank = &d, res.DistroRank

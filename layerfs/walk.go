@@ -40,6 +40,19 @@ func (w *layerWalker) warn(p, component, msg string) {
 	w.lr.Warnings = append(w.lr.Warnings, inventory.Warning{Path: p, Layer: w.index, Component: component, Message: msg})
 }
 
+// observerName labels FileResults made by observers.
+const observerName = "(observe)"
+
+// observe offers an entry to the registry's observers.
+func (w *layerWalker) observe(p string, fi fs.FileInfo) {
+	if !w.opts.Registry.HasObservers() {
+		return
+	}
+	if f := w.opts.Registry.Observe(p, fi); len(f) > 0 {
+		w.lr.Files = append(w.lr.Files, FileResult{Path: p, Extractor: observerName, Result: &extract.Result{Files: f}})
+	}
+}
+
 // record notes an entry in the layer's path index.
 func (w *layerWalker) record(e Entry) {
 	h := hashPath(e.Path)
@@ -101,7 +114,7 @@ func (w *layerWalker) offer(p string, fi fs.FileInfo, open func() (io.ReaderAt, 
 			w.warn(p, ex.Name(), m)
 		}
 		res.Warnings = nil
-		if len(res.Packages) == 0 && res.Distro == nil && len(res.Owned) == 0 {
+		if len(res.Packages) == 0 && res.Distro == nil && len(res.Owned) == 0 && len(res.Files) == 0 {
 			continue
 		}
 		w.lr.Files = append(w.lr.Files, FileResult{Path: p, Extractor: ex.Name(), Result: res})
@@ -211,6 +224,7 @@ func walkTar(ctx context.Context, index int, l *image.Layer, opts *Options) (*La
 			e.Type, e.Size = TypeOther, 0
 		}
 		w.record(e)
+		w.observe(name, hdr.FileInfo())
 		switch e.Type {
 		case TypeFile:
 			if hdr.Size < 0 {
@@ -398,6 +412,7 @@ func walkDir(ctx context.Context, root string, opts *Options) (*LayerResult, err
 			e.Type, e.Size = TypeOther, 0
 		}
 		w.record(e)
+		w.observe(rel, info)
 		if e.Type != TypeFile {
 			return nil
 		}
