@@ -17,6 +17,7 @@ import (
 	"github.com/vigilsec/vigil/internal/testutil"
 	"github.com/vigilsec/vigil/internal/testutil/debroot"
 	"github.com/vigilsec/vigil/inventory"
+	"github.com/vigilsec/vigil/layerfs"
 	"github.com/vigilsec/vigil/report"
 	"github.com/vigilsec/vigil/scan"
 )
@@ -122,7 +123,7 @@ func service(t *testing.T) *scan.Service {
 
 func TestDebianAppImage(t *testing.T) {
 	dir, finalStatus := buildAppImage(t)
-	r, err := service(t).Inventory(context.Background(), "oci-dir:"+dir+"#e2e", scan.Options{VerifyDiffID: true})
+	r, err := service(t).Inventory(context.Background(), "oci-dir:"+dir+"#e2e", scan.Options{Verify: layerfs.VerifyAll})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,9 +51,11 @@ type Options struct {
 	MaxFileSize int64
 	// MaxEntries caps the entries of one layer (tar bombs).
 	MaxEntries int
-	// VerifyDiffID hashes each uncompressed stream and fails the layer when
-	// the digest differs from its diffID. It forces reading every byte.
-	VerifyDiffID bool
+	// Verify says which layers are hashed and checked against their diffID.
+	// VerifyAuto (the zero value) checks streams that are read end to end
+	// anyway (compressed blobs, registry pulls) and trusts seekable
+	// uncompressed ones, whose unwanted bodies are skipped unread.
+	Verify VerifyMode
 	// KeepIndex keeps every entry of every layer in the result (for inspect,
 	// audits and tests); without it only compact path hashes are kept.
 	KeepIndex bool
@@ -84,6 +86,29 @@ func (o *Options) defaults() {
 	if o.MaxEntries <= 0 {
 		o.MaxEntries = DefaultMaxEntries
 	}
+}
+
+// VerifyMode selects which layers are checked against their diffID.
+type VerifyMode int
+
+// Verify modes.
+const (
+	VerifyAuto VerifyMode = iota
+	VerifyAll
+	VerifyNone
+)
+
+// ParseVerifyMode parses "auto", "all" or "none".
+func ParseVerifyMode(s string) (VerifyMode, error) {
+	switch s {
+	case "auto", "":
+		return VerifyAuto, nil
+	case "all", "true":
+		return VerifyAll, nil
+	case "none", "off", "false":
+		return VerifyNone, nil
+	}
+	return 0, fmt.Errorf("verify mode %q: want auto, all or none", s)
 }
 
 // Entry is one file-system entry of a layer, kept with Options.KeepIndex.

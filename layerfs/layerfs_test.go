@@ -146,7 +146,7 @@ func summarize(inv *inventory.Inventory) []got {
 
 func walk(t *testing.T, img *image.Image, mod ...func(*Options)) (*Result, error) {
 	t.Helper()
-	opts := Options{Registry: extract.NewRegistry(&pkgExtractor{}), VerifyDiffID: true, TempDir: t.TempDir()}
+	opts := Options{Registry: extract.NewRegistry(&pkgExtractor{}), Verify: VerifyAll, TempDir: t.TempDir()}
 	for _, m := range mod {
 		m(&opts)
 	}

@@ -2,6 +2,7 @@ package layerfs
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -170,9 +171,15 @@ func walkTar(ctx context.Context, index int, l *image.Layer, opts *Options) (*La
 	}
 	defer rc.Close()
 	var src io.Reader = rc
+	_, seekable := rc.(io.Seeker)
+	if !seekable {
+		// tar reads 512-byte headers; batch them into large reads.
+		src = bufio.NewReaderSize(rc, 1<<20)
+	}
 	var hr *hashingReader
-	if opts.VerifyDiffID && strings.HasPrefix(l.DiffID, "sha256:") {
-		hr = &hashingReader{r: rc, h: sha256.New()}
+	verify := opts.Verify == VerifyAll || opts.Verify == VerifyAuto && !seekable
+	if verify && strings.HasPrefix(l.DiffID, "sha256:") {
+		hr = &hashingReader{r: src, h: sha256.New()}
 		src = hr // hides any Seeker: every byte must be hashed
 	}
 	w := newLayerWalker(ctx, index, l.DiffID, opts)

@@ -43,8 +43,8 @@ type Options struct {
 	Image image.Options
 	// NoCache skips the layer cache for this scan.
 	NoCache bool
-	// VerifyDiffID checks every layer against its diffID (reads every byte).
-	VerifyDiffID bool
+	// Verify selects which layers are checked against their diffID.
+	Verify layerfs.VerifyMode
 	// Parallel is how many layers are walked at once (0: GOMAXPROCS).
 	Parallel int
 	// OnLayer is told as each layer is done.
@@ -72,11 +72,11 @@ func (s *Service) InventoryOf(ctx context.Context, img *image.Image, opts Option
 		reg = s.RootFSExtractors
 	}
 	wo := layerfs.Options{
-		Registry:     reg,
-		Parallel:     opts.Parallel,
-		TempDir:      s.TempDir,
-		VerifyDiffID: opts.VerifyDiffID,
-		OnLayer:      opts.OnLayer,
+		Registry: reg,
+		Parallel: opts.Parallel,
+		TempDir:  s.TempDir,
+		Verify:   opts.Verify,
+		OnLayer:  opts.OnLayer,
 	}
 	if !opts.NoCache {
 		wo.Cache = s.Cache

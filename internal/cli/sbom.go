@@ -11,6 +11,7 @@ import (
 	"github.com/vigilsec/vigil/cache"
 	"github.com/vigilsec/vigil/ecosystem/builtin"
 	"github.com/vigilsec/vigil/image/resolve"
+	"github.com/vigilsec/vigil/layerfs"
 	"github.com/vigilsec/vigil/report"
 	"github.com/vigilsec/vigil/report/format"
 	"github.com/vigilsec/vigil/report/table"
@@ -20,12 +21,12 @@ import (
 // scanFlags are the flags of the commands that walk an image.
 type scanFlags struct {
 	noCache bool
-	verify  bool
+	verify  string
 }
 
 func addScanFlags(cmd *cobra.Command, sf *scanFlags) {
 	cmd.Flags().BoolVar(&sf.noCache, "no-cache", false, "do not read or write the layer cache")
-	cmd.Flags().BoolVar(&sf.verify, "verify-layers", true, "check each layer's content against its diffID")
+	cmd.Flags().StringVar(&sf.verify, "verify-layers", "auto", "check layers against their diffID: auto (layers read end to end anyway), all, none")
 }
 
 // service builds the scan service from the global flags.
@@ -62,7 +63,11 @@ func (g *globals) scanOptions(sf *scanFlags) (scan.Options, error) {
 	if err != nil {
 		return scan.Options{}, err
 	}
-	return scan.Options{Image: io, NoCache: sf.noCache, VerifyDiffID: sf.verify}, nil
+	vm, err := layerfs.ParseVerifyMode(sf.verify)
+	if err != nil {
+		return scan.Options{}, usageError("--verify-layers: %v", err)
+	}
+	return scan.Options{Image: io, NoCache: sf.noCache, Verify: vm}, nil
 }
 
 // writeReport writes r in every requested format.

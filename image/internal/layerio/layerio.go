@@ -140,6 +140,12 @@ func decompress(r io.Reader, closer io.Closer, c Compression, name string) (io.R
 	}
 	switch c {
 	case Gzip:
+		if tool := gzipCommand(); tool != "" {
+			er, err := newExternalGzip(tool, r, name)
+			if err == nil {
+				return &namedReader{r: er, closers: append([]func() error{er.Close}, closers...), name: name, codec: "gzip"}, nil
+			}
+		}
 		zr, err := gzip.NewReader(r)
 		if err != nil {
 			if closer != nil {
