@@ -14,6 +14,7 @@ import (
 
 	"github.com/vigilsec/vigil/ecosystem/builtin"
 	"github.com/vigilsec/vigil/image/resolve"
+	"github.com/vigilsec/vigil/internal/ocibuild"
 	"github.com/vigilsec/vigil/internal/testutil"
 	"github.com/vigilsec/vigil/internal/testutil/debroot"
 	"github.com/vigilsec/vigil/inventory"
@@ -91,24 +92,24 @@ func buildAppImage(t *testing.T) (dir string, finalStatus []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	specs := []layerSpec{
-		{createdBy: "debootstrap --variant=minbase bookworm", trees: [][2]string{{root, ""}}},
-		{createdBy: "COPY node-demo-api /app", trees: [][2]string{{filepath.Join(apps, "node-demo-api"), "app"}}},
-		{createdBy: "COPY demo-worker.bin /usr/local/bin/demo-worker", files: map[string][]byte{"usr/local/bin/demo-worker": bin}, modes: map[string]int64{"usr/local/bin/demo-worker": 0o755}},
+	layers := []ocibuild.Layer{
+		{CreatedBy: "debootstrap --variant=minbase bookworm", Trees: [][2]string{{root, ""}}},
+		{CreatedBy: "COPY node-demo-api /app", Trees: [][2]string{{filepath.Join(apps, "node-demo-api"), "app"}}},
+		{CreatedBy: "COPY demo-worker.bin /usr/local/bin/demo-worker", Files: map[string][]byte{"usr/local/bin/demo-worker": bin}, Modes: map[string]int64{"usr/local/bin/demo-worker": 0o755}},
 		{
-			createdBy: "/bin/sh -c rm -rf /app/node_modules/minimist && dpkg --purge hostname",
-			files:     map[string][]byte{"var/lib/dpkg/status": finalStatus},
-			whiteouts: []string{"app/node_modules/minimist", "var/lib/dpkg/info/hostname.list", "var/lib/dpkg/info/hostname.md5sums", "bin/hostname"},
+			CreatedBy: "/bin/sh -c rm -rf /app/node_modules/minimist && dpkg --purge hostname",
+			Files:     map[string][]byte{"var/lib/dpkg/status": finalStatus},
+			Whiteouts: []string{"app/node_modules/minimist", "var/lib/dpkg/info/hostname.list", "var/lib/dpkg/info/hostname.md5sums", "bin/hostname"},
 		},
 	}
-	var layers [][]byte
-	for _, s := range specs {
-		layers = append(layers, buildLayer(t, s))
-	}
-	dir = writeOCILayout(t, t.TempDir(), "e2e", layers, specs, map[string]any{
+	dir = t.TempDir()
+	err = ocibuild.WriteLayout(dir, "e2e", layers, map[string]any{
 		"Env": []string{"PATH=/usr/bin:/bin", "DB_PASSWORD=x"}, "Cmd": []string{"node", "server.js"},
 		"ExposedPorts": map[string]any{"8080/tcp": map[string]any{}},
-	})
+	}, `CMD ["node","server.js"]`)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return dir, finalStatus
 }
 

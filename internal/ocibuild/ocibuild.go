@@ -1,4 +1,8 @@
-package e2e
+// Package ocibuild writes small, deterministic OCI image layouts from
+// directory trees and in-memory files: the end-to-end tests and the sample
+// image that ships with the repository are built with it. Layers are plain
+// (uncompressed) tars so that the output is byte-for-byte reproducible.
+package ocibuild
 
 import (
 	"archive/tar"
@@ -10,34 +14,37 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
-	"testing"
 	"time"
 )
 
-// layerSpec is a layer to build: a directory tree to copy (src -> dest
-// prefix inside the image), extra files, and whiteouts.
-type layerSpec struct {
-	createdBy string
-	trees     [][2]string       // {source dir, destination path in image}
-	files     map[string][]byte // image path -> content
-	modes     map[string]int64  // image path -> mode for files
-	whiteouts []string          // image paths to delete
+// Layer is a layer to build: directory trees to copy, extra files, and
+// whiteouts (paths the layer deletes).
+type Layer struct {
+	CreatedBy string
+	Trees     [][2]string       // {source dir, destination path in the image}
+	Files     map[string][]byte // image path -> content
+	Modes     map[string]int64  // image path -> mode, for Files
+	Whiteouts []string          // image paths to delete
 }
 
-// buildLayer writes one uncompressed layer tar and returns its bytes.
-func buildLayer(t testing.TB, ls layerSpec) []byte {
-	t.Helper()
+// Tar returns the layer as an uncompressed tar. Entries are written in a
+// stable order with fixed times, so the same input gives the same bytes.
+func (ls Layer) Tar() ([]byte, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	mtime := time.Unix(1700000000, 0)
-	for _, tr := range ls.trees {
+	for _, tr := range ls.Trees {
 		src, dest := tr[0], strings.Trim(tr[1], "/")
 		err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}
-			rel, _ := filepath.Rel(src, p)
+			rel, err := filepath.Rel(src, p)
+			if err != nil {
+				return err
+			}
 			name := filepath.ToSlash(filepath.Join(dest, rel))
 			if name == "." || name == "" {
 				return nil
@@ -85,33 +92,39 @@ func buildLayer(t testing.TB, ls layerSpec) []byte {
 			return nil
 		})
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 	}
-	for name, body := range ls.files {
+	names := make([]string, 0, len(ls.Files))
+	for name := range ls.Files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		body := ls.Files[name]
 		mode := int64(0o644)
-		if m, ok := ls.modes[name]; ok {
+		if m, ok := ls.Modes[name]; ok {
 			mode = m
 		}
 		h := &tar.Header{Name: strings.TrimPrefix(name, "/"), Typeflag: tar.TypeReg, Mode: mode, Size: int64(len(body)), ModTime: mtime}
 		if err := tw.WriteHeader(h); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		if _, err := tw.Write(body); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 	}
-	for _, w := range ls.whiteouts {
+	for _, w := range ls.Whiteouts {
 		dir, base := filepath.Split(strings.Trim(w, "/"))
 		h := &tar.Header{Name: dir + ".wh." + base, Typeflag: tar.TypeReg, Mode: 0o644, ModTime: mtime}
 		if err := tw.WriteHeader(h); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 	}
 	if err := tw.Close(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	return buf.Bytes()
+	return buf.Bytes(), nil
 }
 
 func digestOf(b []byte) string {
@@ -119,31 +132,39 @@ func digestOf(b []byte) string {
 	return "sha256:" + hex.EncodeToString(s[:])
 }
 
-// writeOCILayout writes an OCI image layout with uncompressed layers and a
-// config carrying history, returning the layout directory.
-func writeOCILayout(t testing.TB, dir, tag string, layers [][]byte, specs []layerSpec, cfg map[string]any) string {
-	t.Helper()
+// WriteLayout writes an OCI image layout to dir with the layers (built
+// with Tar), a config holding cfg (the "config" object: Env, Cmd, User,
+// ExposedPorts, ...) and a history line per layer plus the extra
+// empty-layer steps, and tags it.
+func WriteLayout(dir, tag string, layers []Layer, cfg map[string]any, emptySteps ...string) error {
 	blobs := filepath.Join(dir, "blobs", "sha256")
 	if err := os.MkdirAll(blobs, 0o755); err != nil {
-		t.Fatal(err)
+		return err
 	}
+	var werr error
 	put := func(b []byte) string {
 		d := digestOf(b)
-		if err := os.WriteFile(filepath.Join(blobs, strings.TrimPrefix(d, "sha256:")), b, 0o644); err != nil {
-			t.Fatal(err)
+		if err := os.WriteFile(filepath.Join(blobs, strings.TrimPrefix(d, "sha256:")), b, 0o644); err != nil && werr == nil {
+			werr = err
 		}
 		return d
 	}
 	var diffIDs []string
 	var history []map[string]any
 	var layerDescs []map[string]any
-	for i, l := range layers {
+	for _, spec := range layers {
+		l, err := spec.Tar()
+		if err != nil {
+			return err
+		}
 		d := put(l)
 		diffIDs = append(diffIDs, d)
 		layerDescs = append(layerDescs, map[string]any{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": d, "size": len(l)})
-		history = append(history, map[string]any{"created": "2026-01-01T00:00:00Z", "created_by": specs[i].createdBy})
+		history = append(history, map[string]any{"created": "2026-01-01T00:00:00Z", "created_by": spec.CreatedBy})
 	}
-	history = append(history, map[string]any{"created": "2026-01-01T00:00:00Z", "created_by": "CMD [\"node\",\"server.js\"]", "empty_layer": true})
+	for _, s := range emptySteps {
+		history = append(history, map[string]any{"created": "2026-01-01T00:00:00Z", "created_by": s, "empty_layer": true})
+	}
 	config := map[string]any{
 		"architecture": "amd64", "os": "linux", "created": "2026-01-01T00:00:00Z",
 		"config":  cfg,
@@ -162,11 +183,11 @@ func writeOCILayout(t testing.TB, dir, tag string, layers [][]byte, specs []laye
 		"annotations": map[string]string{"org.opencontainers.image.ref.name": tag},
 	}}}
 	ib, _ := json.Marshal(index)
+	if werr != nil {
+		return werr
+	}
 	if err := os.WriteFile(filepath.Join(dir, "index.json"), ib, 0o644); err != nil {
-		t.Fatal(err)
+		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+	return os.WriteFile(filepath.Join(dir, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644)
 }
