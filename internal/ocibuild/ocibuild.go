@@ -27,6 +27,9 @@ type Layer struct {
 	Files     map[string][]byte // image path -> content
 	Modes     map[string]int64  // image path -> mode, for Files
 	Whiteouts []string          // image paths to delete
+	// Normalize makes trees reproducible across checkouts: owner root, and
+	// modes 0755 for directories and executables, 0644 for other files.
+	Normalize bool
 }
 
 // Tar returns the layer as an uncompressed tar. Entries are written in a
@@ -73,6 +76,17 @@ func (ls Layer) Tar() ([]byte, error) {
 			h.Name = name
 			if fi.IsDir() {
 				h.Name += "/"
+			}
+			if ls.Normalize {
+				h.Uid, h.Gid = 0, 0
+				switch {
+				case fi.IsDir() || fi.Mode()&0o111 != 0:
+					h.Mode = 0o755
+				case fi.Mode()&fs.ModeSymlink != 0:
+					h.Mode = 0o777
+				default:
+					h.Mode = 0o644
+				}
 			}
 			h.ModTime, h.AccessTime, h.ChangeTime = mtime, time.Time{}, time.Time{}
 			h.Uname, h.Gname = "", ""
