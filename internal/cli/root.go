@@ -168,7 +168,10 @@ vulnerable, and what is badly built, and says what to do about it.`,
 	pf.BoolVar(&g.noColor, "no-color", false, "never colour the output")
 	root.AddCommand(
 		newInspectCommand(g),
+		newImageCommand(g),
+		newRootFSCommand(g),
 		newSBOMCommand(g),
+		newDBCommand(g),
 		newCacheCommand(g),
 		newVersionCommand(g),
 	)
