@@ -142,7 +142,7 @@ func TestFallbackFiles(t *testing.T) {
 		{"etc/os-release", "ID=sles_sap\nVERSION_ID=\"15.5\"\n", &inventory.Distro{Family: "sles", Version: "15.5"}, 0},
 	}
 	for _, tc := range tests {
-		t.Run(tc.path+"/"+strings.Fields(tc.data+" empty")[0], func(t *testing.T) {
+		t.Run(tc.path+"/"+strings.Fields(tc.data + " empty")[0], func(t *testing.T) {
 			res := run(t, tc.path, []byte(tc.data))
 			if tc.want != nil {
 				tc.want.Source = tc.path

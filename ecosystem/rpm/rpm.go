@@ -1,13 +1,16 @@
 // Package rpm reads the rpm package database of Red Hat-family, SUSE,
 // Amazon, Azure Linux, Photon and similar images, in all three formats rpm
 // has used: BerkeleyDB (Packages), NDB (Packages.db) and SQLite
-// (rpmdb.sqlite), under var/lib/rpm or usr/lib/sysimage/rpm. Reading is
-// delegated to github.com/knqyf263/go-rpmdb, which wants a file path, so the
-// database is spooled to a private temporary directory first.
+// (rpmdb.sqlite), under var/lib/rpm or usr/lib/sysimage/rpm. The database
+// is spooled to a private temporary directory; vigil walks the container
+// itself (see container.go for why) and has github.com/knqyf263/go-rpmdb
+// parse each rpm header.
 package rpm
 
 import (
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -27,6 +30,9 @@ import (
 // MaxDBSize caps the database spooled to disk. The rpmdb of a large RHEL
 // image is some tens of MiB.
 const MaxDBSize = 512 << 20
+
+// maxWarnings caps the per-header warnings of one database.
+const maxWarnings = 20
 
 type extractor struct {
 	tempDir string
@@ -81,19 +87,22 @@ func (e *extractor) Extract(ctx context.Context, in *extract.Input) (*extract.Re
 		return nil, fmt.Errorf("rpm: spool %s: %w (set a writable temporary directory)", in.Path, err)
 	}
 	defer os.RemoveAll(dir)
-	// Keep the database's own name: rpmdb.sqlite opens with -wal and -shm
-	// files beside it, which must land in the private directory too.
-	file := filepath.Join(dir, path.Base(in.Path))
+	// SQLite opens rpmdb.sqlite with -wal and -shm files beside it; they
+	// land in the private directory too.
+	file := filepath.Join(dir, "db-"+path.Base(in.Path))
 	if err := spool(ctx, file, in); err != nil {
 		return nil, fmt.Errorf("rpm: spool %s: %w", in.Path, err)
 	}
-	infos, err := list(file)
+	infos, warns, err := list(ctx, file, in.Size, dir)
 	if err != nil {
-		// A database the reader cannot make sense of is a corrupt file in
-		// one layer: a warning, not a failed scan.
-		return &extract.Result{Warnings: []string{fmt.Sprintf("rpm: read %s: %v", in.Path, err)}}, nil
+		return nil, fmt.Errorf("rpm: read %s: %w", in.Path, err)
 	}
+	// A corrupt database is a corrupt file in one layer: warnings, not a
+	// failed scan.
 	res := &extract.Result{}
+	for _, w := range warns {
+		res.Warnings = append(res.Warnings, "rpm: "+in.Path+": "+w)
+	}
 	for _, info := range infos {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -137,20 +146,98 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-// list opens the database and lists its packages, turning a panic of the
-// reader on malformed data into an error.
-func list(file string) (infos []*rpmdb.PackageInfo, err error) {
+// list reads every header of the database. A broken container stops the
+// walk with a warning, keeping the packages read before; a broken header
+// loses only its package.
+func list(ctx context.Context, file string, size int64, scratch string) ([]*rpmdb.PackageInfo, []string, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	var (
+		infos []*rpmdb.PackageInfo
+		warns []string
+		bad   int
+	)
+	n := 0
+	err = blobs(f, size, func(blob []byte) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n++
+		info, err := parseHeader(scratch, blob)
+		if err != nil {
+			if bad++; bad <= maxWarnings {
+				warns = append(warns, fmt.Sprintf("header %d skipped: %v", n, err))
+			}
+			return nil
+		}
+		infos = append(infos, info)
+		return nil
+	})
+	if bad > maxWarnings {
+		warns = append(warns, fmt.Sprintf("%d more headers skipped", bad-maxWarnings))
+	}
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, nil, ctxErr
+		}
+		if !errors.Is(err, errCorrupt) {
+			return nil, nil, err
+		}
+		warns = append(warns, fmt.Sprintf("database unreadable after %d headers: %v", n, err))
+	}
+	return infos, warns, nil
+}
+
+// parseHeader has go-rpmdb parse one header blob. go-rpmdb parses headers
+// only while listing a database, so the blob is wrapped in a one-package
+// NDB file (a 32-byte file header and one 4 KiB slot page, then a 16-byte
+// blob header and the blob); with a single package, go-rpmdb's reader
+// goroutine ends whether or not the header parses. A panic in the parser
+// is turned into an error.
+func parseHeader(scratch string, blob []byte) (info *rpmdb.PackageInfo, err error) {
+	if err := checkHeader(blob); err != nil {
+		return nil, err
+	}
 	defer func() {
 		if r := recover(); r != nil {
-			infos, err = nil, fmt.Errorf("malformed database (reader panicked: %v)", r)
+			info, err = nil, fmt.Errorf("malformed header (parser panicked: %v)", r)
 		}
 	}()
-	db, err := rpmdb.Open(file)
+	const blobOffset = 4096
+	buf := make([]byte, blobOffset+16+len(blob))
+	le := binary.LittleEndian
+	le.PutUint32(buf[0:], ndbMagic)
+	le.PutUint32(buf[12:], 1) // one slot page
+	for slot := 32; slot < blobOffset; slot += 16 {
+		le.PutUint32(buf[slot:], ndbSlotMagic)
+	}
+	le.PutUint32(buf[32+4:], 1)             // package index
+	le.PutUint32(buf[32+8:], blobOffset/16) // block offset, in 16-byte blocks
+	le.PutUint32(buf[32+12:], uint32((16+len(blob)+15)/16))
+	le.PutUint32(buf[blobOffset:], ndbBlobMagic)
+	le.PutUint32(buf[blobOffset+4:], 1)
+	le.PutUint32(buf[blobOffset+12:], uint32(len(blob)))
+	copy(buf[blobOffset+16:], blob)
+	one := filepath.Join(scratch, "header.ndb")
+	if err := os.WriteFile(one, buf, 0o600); err != nil {
+		return nil, err
+	}
+	db, err := rpmdb.Open(one)
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
-	return db.ListPackages()
+	infos, err := db.ListPackages()
+	if err != nil {
+		return nil, err
+	}
+	if len(infos) != 1 {
+		return nil, fmt.Errorf("parser returned %d packages for one header", len(infos))
+	}
+	return infos[0], nil
 }
 
 // convert turns one header into a package; nil for gpg-pubkey pseudo
@@ -185,7 +272,7 @@ func convert(info *rpmdb.PackageInfo) (*inventory.Package, string) {
 			warn = fmt.Sprintf("package %s: source rpm %.80q is not name-version-release.src.rpm", info.Name, info.SourceRpm)
 		}
 	}
-	files, err := info.InstalledFileNames()
+	files, err := fileNames(info)
 	if err != nil {
 		if warn == "" {
 			warn = fmt.Sprintf("package %s: file list unreadable: %v", info.Name, err)
@@ -243,3 +330,13 @@ func validToken(s string) bool {
 	return true
 }
 
+// fileNames joins the header's directory and base names, turning a panic
+// on inconsistent indexes into an error.
+func fileNames(info *rpmdb.PackageInfo) (files []string, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			files, err = nil, fmt.Errorf("inconsistent file index (%v)", r)
+		}
+	}()
+	return info.InstalledFileNames()
+}

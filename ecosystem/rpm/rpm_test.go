@@ -4,12 +4,17 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	rpmdb "github.com/knqyf263/go-rpmdb/pkg"
@@ -341,6 +346,50 @@ func truncated(t testing.TB, name, file string, n int) []byte {
 	return data[:min(n, len(data))]
 }
 
+// TestMutatedDatabases is a cheap, deterministic stand-in for FuzzDB, whose
+// coverage bookkeeping over the linked SQLite engine makes it run at about
+// one input a second: a few hundred randomly corrupted copies of each
+// database must each give packages or a warning, quickly, without a crash.
+// VIGIL_RPM_MUTATIONS raises the count for a longer run.
+func TestMutatedDatabases(t *testing.T) {
+	n := 150
+	if v, err := strconv.Atoi(os.Getenv("VIGIL_RPM_MUTATIONS")); err == nil {
+		n = v
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	dir := t.TempDir()
+	before := runtime.NumGoroutine()
+	for _, fx := range fixtures {
+		seed := truncated(t, fx.name, fx.file, 128<<10)
+		var worst time.Duration
+		for i := 0; i < n; i++ {
+			d := append([]byte(nil), seed...)
+			for k := 0; k < 1+r.IntN(8); k++ {
+				d[r.IntN(len(d))] = byte(r.IntN(256))
+			}
+			start := time.Now()
+			res := extractBytes(t, "var/lib/rpm/"+fx.file, d, dir)
+			worst = max(worst, time.Since(start))
+			for _, p := range res.Packages {
+				if !validToken(p.Name) {
+					t.Fatalf("mutation %d of %s: bad package %+v", i, fx.name, p)
+				}
+			}
+		}
+		if worst > 10*time.Second {
+			t.Errorf("%s: slowest of %d mutations took %v", fx.name, n, worst)
+		}
+		t.Logf("%s: %d mutations, slowest %v", fx.name, n, worst)
+	}
+	// go-rpmdb's reader goroutine blocks for good when its caller stops
+	// early; preflight must have refused every database that would.
+	time.Sleep(100 * time.Millisecond)
+	if after := runtime.NumGoroutine(); after > before+2 {
+		buf := make([]byte, 1<<20)
+		t.Errorf("%d goroutines before, %d after: reader goroutines leaked\n%s", before, after, buf[:runtime.Stack(buf, true)])
+	}
+}
+
 // FuzzDB feeds mutated databases of each format to the extractor: a
 // corrupt database must become a warning, never a crash.
 func FuzzDB(f *testing.F) {
@@ -359,4 +408,66 @@ func FuzzDB(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestCheckHeader(t *testing.T) {
+	// header builds a blob of one entry (type, offset, count) over data.
+	header := func(typ, off, count uint32, data string) []byte {
+		b := []byte{0, 0, 0, 1, 0, 0, 0, byte(len(data))}
+		for _, v := range []uint32{1000, typ, off, count} {
+			b = append(b, byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
+		}
+		return append(b, data...)
+	}
+	for _, tc := range []struct {
+		name string
+		blob []byte
+		ok   bool
+	}{
+		{"one string", header(6, 0, 1, "abc\x00"), true},
+		{"string array", header(8, 0, 3, "a\x00b\x00c\x00"), true},
+		{"int32 array ignores strings", header(4, 0, 1, "abcd"), true},
+		// go-rpmdb would loop four billion times over this one.
+		{"unterminated, huge count", header(8, 0, 0xffffffff, "abc"), false},
+		{"more strings than data", header(8, 0, 5, "a\x00b\x00"), false},
+		{"index larger than blob", append([]byte{0x10, 0, 0, 0, 0, 0, 0, 0}, make([]byte, 64)...), false},
+		{"negative data length", []byte{0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, false},
+		{"short", []byte{0, 0, 0}, false},
+	} {
+		err := checkHeader(tc.blob)
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: err %v, want ok %v", tc.name, err, tc.ok)
+		}
+	}
+}
+
+// TestOneBadHeader corrupts one header of a real SQLite database: only
+// that package is lost, with a warning.
+func TestOneBadHeader(t *testing.T) {
+	fx := fixtures[0]
+	data := truncated(t, fx.name, fx.file, 64<<20)
+	dbPath := filepath.Join(t.TempDir(), "rpmdb.sqlite")
+	if err := os.WriteFile(dbPath, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Keep the index but cut the data: the string entries now point
+	// outside the blob.
+	if _, err := db.Exec("UPDATE Packages SET blob = substr(blob, 1, 200) WHERE hnum = (SELECT min(hnum) FROM Packages)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data, err = os.ReadFile(dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := extractBytes(t, "var/lib/rpm/rpmdb.sqlite", data, t.TempDir())
+	if len(res.Packages) != fx.count-1 || len(res.Warnings) != 1 {
+		t.Errorf("%d packages (want %d), warnings %q (want one)", len(res.Packages), fx.count-1, res.Warnings)
+	}
 }
