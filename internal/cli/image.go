@@ -107,6 +107,7 @@ func newRootFSCommand(g *globals) *cobra.Command {
 
 // runScan is vigil's main job: inventory, match, audit, report.
 func (g *globals) runScan(ctx context.Context, ref string, f *imageFlags) error {
+	defer g.progressDone()
 	specs, err := g.outputs(defaultFormat(g), format.Names())
 	if err != nil {
 		return err

@@ -124,6 +124,7 @@ func newInspectCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			defer g.progressDone()
 			opts, err := g.imageOptions()
 			if err != nil {
 				return err

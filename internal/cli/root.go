@@ -18,6 +18,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/vigilsec/vigil/image"
+	"github.com/vigilsec/vigil/image/progress"
 )
 
 // Exit codes. They are documented in docs/exit-codes.md and stable.
@@ -90,8 +91,13 @@ type globals struct {
 	password   string
 	insecure   bool
 	dockerHost string
+
+	bars progress.Reporter
 }
 
+// imageOptions turns the source flags into image options. Progress for
+// pulls is drawn on stderr (bars on a terminal); the caller waits for it
+// with g.progressDone once the scan is over.
 func (g *globals) imageOptions() (image.Options, error) {
 	o := image.Options{Username: g.username, Password: g.password, Insecure: g.insecure,
 		DockerHost: g.dockerHost, CacheDir: g.cacheDir, Quiet: g.quiet, TempDir: g.tempDir()}
@@ -105,7 +111,19 @@ func (g *globals) imageOptions() (image.Options, error) {
 	if err := os.MkdirAll(o.TempDir, 0o700); err != nil {
 		return o, fmt.Errorf("creating temp dir %s: %w (set --cache-dir)", o.TempDir, err)
 	}
+	if g.bars == nil {
+		g.bars = g.progressFor(context.Background())
+	}
+	o.Progress = g.bars
 	return o, nil
+}
+
+// progressDone finishes the progress bars, if any were drawn.
+func (g *globals) progressDone() {
+	if g.bars != nil {
+		g.bars.Wait()
+		g.bars = nil
+	}
 }
 
 func (g *globals) tempDir() string { return filepath.Join(g.cacheDir, "tmp") }

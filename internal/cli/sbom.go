@@ -108,6 +108,7 @@ func newSBOMCommand(g *globals) *cobra.Command {
 			"Formats: table (default on a terminal), json, cyclonedx (1.6), spdx (2.3).\n\n" + refHelp,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			defer g.progressDone()
 			specs, err := g.outputs(defaultFormat(g), format.Names())
 			if err != nil {
 				return err
