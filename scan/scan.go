@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vigilsec/vigil/audit/content"
 	"github.com/vigilsec/vigil/extract"
 	"github.com/vigilsec/vigil/image"
 	"github.com/vigilsec/vigil/inventory"
@@ -49,6 +50,10 @@ type Options struct {
 	Parallel int
 	// OnLayer is told as each layer is done.
 	OnLayer func(index int, cached bool)
+	// Extra extractors run besides the service's (the secret scanner and
+	// the content observer when those scanners are on). Their names and
+	// versions enter the layer cache key like every extractor's.
+	Extra []extract.Extractor
 }
 
 // Inventory opens ref and returns the report of what is inside: packages
@@ -71,6 +76,9 @@ func (s *Service) InventoryOf(ctx context.Context, img *image.Image, opts Option
 	if img.RootDir != "" && s.RootFSExtractors != nil {
 		reg = s.RootFSExtractors
 	}
+	if len(opts.Extra) > 0 {
+		reg = extract.NewRegistry(append(append([]extract.Extractor(nil), reg.Extractors()...), opts.Extra...)...)
+	}
 	wo := layerfs.Options{
 		Registry: reg,
 		Parallel: opts.Parallel,
@@ -87,6 +95,8 @@ func (s *Service) InventoryOf(ctx context.Context, img *image.Image, opts Option
 	}
 	inv := res.Inventory
 	AssignPURLs(inv)
+	// One finding per cache directory, not one per cached file.
+	inv.Files = content.Aggregate(inv.Files)
 	now := time.Now
 	if s.Now != nil {
 		now = s.Now

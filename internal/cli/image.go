@@ -11,6 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigilsec/vigil/audit/content"
+	"github.com/vigilsec/vigil/audit/secrets"
 	"github.com/vigilsec/vigil/report"
 	"github.com/vigilsec/vigil/report/format"
 	"github.com/vigilsec/vigil/vulndb"
@@ -123,6 +125,12 @@ func (g *globals) runScan(ctx context.Context, ref string, f *imageFlags) error 
 	opts, err := g.scanOptions(&f.scanFlags)
 	if err != nil {
 		return err
+	}
+	if scanners["secret"] {
+		opts.Extra = append(opts.Extra, secrets.New())
+	}
+	if scanners["audit"] {
+		opts.Extra = append(opts.Extra, content.New())
 	}
 	var db *vulndb.DB
 	if scanners["vuln"] {
