@@ -47,6 +47,10 @@ type Report struct {
 	Vulnerabilities []Finding `json:"vulnerabilities"`
 	// Audit holds hardening, configuration and secret findings.
 	Audit []Issue `json:"audit"`
+	// Summary counts the findings and groups them by what fixes them. It is
+	// set (by remediation.Annotate) when the inventory was matched against
+	// the vulnerability database, after policy was applied; nil for an SBOM.
+	Summary *Summary `json:"summary,omitempty"`
 }
 
 // Tool names the program that made the report.
@@ -85,6 +89,26 @@ type Target struct {
 	Config  *image.Config `json:"config,omitempty"`
 	// Size is the sum of the stored layer sizes in bytes.
 	Size int64 `json:"size,omitempty"`
+	// Dockerfile is the path of the Dockerfile the image was built from, as
+	// the user gave it (relative to the repository root, so that code
+	// scanning can show findings on it); empty when none was given.
+	Dockerfile string `json:"dockerfile,omitempty"`
+	// DockerfileSteps map layers to the Dockerfile instructions that made
+	// them, ordered by layer. Layers of the base image map to the FROM line.
+	DockerfileSteps []DockerfileStep `json:"dockerfileSteps,omitempty"`
+}
+
+// DockerfileStep ties one layer to the Dockerfile instruction that made it.
+type DockerfileStep struct {
+	// Layer is the layer index (inventory.Layer.Index).
+	Layer int `json:"layer"`
+	// Line and EndLine are the 1-based first and last lines of the
+	// instruction (EndLine is 0 when the instruction is one line).
+	Line    int `json:"line"`
+	EndLine int `json:"endLine,omitempty"`
+	// Instruction is the instruction as written, continuation lines joined
+	// ("RUN apt-get install -y curl").
+	Instruction string `json:"instruction,omitempty"`
 }
 
 // DisplayName is the name reports show for the target: the image name, else
@@ -195,6 +219,117 @@ type Finding struct {
 	// Suppressed is set when policy or an ignore file silences the finding;
 	// suppressed findings stay in the document so that formats can show them.
 	Suppressed *Suppression `json:"suppressed,omitempty"`
+	// Remediation says what to do about the finding (see the remediation
+	// package); nil until remediation.Annotate ran.
+	Remediation *Remediation `json:"remediation,omitempty"`
+}
+
+// Action is the kind of change that fixes a finding.
+type Action string
+
+// The remediation actions.
+const (
+	// ActionRebuild: an OS package with a fixed version; rebuilding the
+	// image on the current base image and package archive installs it.
+	ActionRebuild Action = "rebuild"
+	// ActionUpgrade: an application dependency (or the Go toolchain) must
+	// be bumped in the project and the application rebuilt.
+	ActionUpgrade Action = "upgrade"
+	// ActionNoFix: no fixed version exists (yet, or ever).
+	ActionNoFix Action = "no-fix"
+)
+
+// Remediation is what to do about one finding.
+type Remediation struct {
+	Action Action `json:"action"`
+	// FixedVersion is the version to move to: the lowest fixed version above
+	// the installed one. For Debian and Ubuntu it is a source package version.
+	FixedVersion string `json:"fixedVersion,omitempty"`
+	// Command is the package-manager command that installs the fix, with
+	// every name and version shell-quoted where needed; empty when no single
+	// command does it.
+	Command string `json:"command,omitempty"`
+	// Text explains the fix in a sentence or two.
+	Text string `json:"text"`
+}
+
+// Summary counts a report's findings for people and CI.
+type Summary struct {
+	// Packages is the number of packages in the inventory.
+	Packages int `json:"packages"`
+	// Vulnerabilities counts the findings that are not suppressed.
+	Vulnerabilities SeverityCounts `json:"vulnerabilities"`
+	// Fixable counts the unsuppressed findings with a fixed version.
+	Fixable int `json:"fixable"`
+	// Suppressed counts the suppressed findings.
+	Suppressed int `json:"suppressed"`
+	// Actions groups the unsuppressed findings by what fixes them.
+	Actions ActionCounts `json:"actions"`
+	// Audit counts the audit issues that are not suppressed (hardening and
+	// secrets); Secrets how many of them are secrets.
+	Audit   SeverityCounts `json:"audit"`
+	Secrets int            `json:"secrets"`
+	// AuditSuppressed counts the suppressed audit issues.
+	AuditSuppressed int `json:"auditSuppressed"`
+}
+
+// SeverityCounts counts findings per severity.
+type SeverityCounts struct {
+	Total      int `json:"total"`
+	Critical   int `json:"critical"`
+	High       int `json:"high"`
+	Medium     int `json:"medium"`
+	Low        int `json:"low"`
+	Negligible int `json:"negligible"`
+	Unknown    int `json:"unknown"`
+}
+
+// Add counts one finding of severity s.
+func (c *SeverityCounts) Add(s Severity) {
+	c.Total++
+	switch s {
+	case Critical:
+		c.Critical++
+	case High:
+		c.High++
+	case Medium:
+		c.Medium++
+	case Low:
+		c.Low++
+	case Negligible:
+		c.Negligible++
+	default:
+		c.Unknown++
+	}
+}
+
+// Of returns the count for severity s.
+func (c *SeverityCounts) Of(s Severity) int {
+	switch s {
+	case Critical:
+		return c.Critical
+	case High:
+		return c.High
+	case Medium:
+		return c.Medium
+	case Low:
+		return c.Low
+	case Negligible:
+		return c.Negligible
+	}
+	return c.Unknown
+}
+
+// Severities lists the severities from most to least severe.
+func Severities() []Severity {
+	return []Severity{Critical, High, Medium, Low, Negligible, Unknown}
+}
+
+// ActionCounts counts findings per remediation action.
+type ActionCounts struct {
+	Rebuild int `json:"rebuild"`
+	Upgrade int `json:"upgrade"`
+	NoFix   int `json:"noFix"`
 }
 
 // PackageRef points a finding at its package in Inventory.Packages: Key is
@@ -236,11 +371,34 @@ type EPSS struct {
 // Suppression records why a finding is silenced.
 type Suppression struct {
 	Reason string `json:"reason"`
-	// Source names the rule that matched (".vigilignore:12", "policy").
+	// Source names the rule that matched: the file and line of the ignore
+	// rule (".vigil.yaml:12") or of the VEX statement ("app.openvex.json:40").
 	Source string `json:"source"`
 	// Expires is when the suppression stops applying; zero for never.
 	Expires time.Time `json:"expires,omitzero"`
+	// Kind says what suppressed: SuppressedByIgnore or SuppressedByVEX.
+	Kind string `json:"kind,omitempty"`
+	// Status is the assessment: StatusNotAffected, StatusFalsePositive or
+	// StatusFixed.
+	Status string `json:"status,omitempty"`
+	// Justification is the VEX justification code as the document gave it
+	// (OpenVEX "vulnerable_code_not_in_execute_path", CycloneDX
+	// "code_not_reachable"), when there is one.
+	Justification string `json:"justification,omitempty"`
 }
+
+// The kinds of suppression.
+const (
+	SuppressedByIgnore = "ignore"
+	SuppressedByVEX    = "vex"
+)
+
+// The suppression statuses.
+const (
+	StatusNotAffected   = "not_affected"
+	StatusFalsePositive = "false_positive"
+	StatusFixed         = "fixed"
+)
 
 // Category groups audit issues.
 type Category string
@@ -277,7 +435,8 @@ type Issue struct {
 }
 
 // Sorted returns a copy of r in canonical order: packages as
-// inventory.Inventory.Sort orders them, layers by index, findings by package
+// inventory.Inventory.Sort orders them, layers and Dockerfile steps by
+// layer index, findings by package
 // then ID, issues by category, ID and place. Each finding's Package.Index is
 // set to its package's position in the sorted inventory (-1 when the key
 // names no package). r itself is not modified; the copy shares the
@@ -292,6 +451,10 @@ func (r *Report) Sorted() *Report {
 		inv.Sort()
 		slices.SortStableFunc(inv.Layers, func(a, b inventory.Layer) int { return cmp.Compare(a.Index, b.Index) })
 		out.Inventory = &inv
+	}
+	if len(r.Target.DockerfileSteps) > 0 {
+		out.Target.DockerfileSteps = slices.Clone(r.Target.DockerfileSteps)
+		slices.SortStableFunc(out.Target.DockerfileSteps, func(a, b DockerfileStep) int { return cmp.Compare(a.Layer, b.Layer) })
 	}
 	index := out.packageIndex()
 	out.Vulnerabilities = slices.Clone(r.Vulnerabilities)
@@ -363,6 +526,20 @@ func (r *Report) PackageOf(f *Finding) *inventory.Package {
 	for i := range pkgs {
 		if pkgs[i].Key() == f.Package.Key {
 			return &pkgs[i]
+		}
+	}
+	return nil
+}
+
+// DockerfileStep returns the Dockerfile instruction that made a layer, or
+// nil when the report maps no Dockerfile line to it.
+func (r *Report) DockerfileStep(layer int) *DockerfileStep {
+	if r.Target.Dockerfile == "" {
+		return nil
+	}
+	for i := range r.Target.DockerfileSteps {
+		if s := &r.Target.DockerfileSteps[i]; s.Layer == layer && s.Line > 0 {
+			return s
 		}
 	}
 	return nil

@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigilsec/vigil/audit"
 	"github.com/vigilsec/vigil/audit/content"
+	"github.com/vigilsec/vigil/audit/dockerfile"
 	"github.com/vigilsec/vigil/audit/secrets"
 	"github.com/vigilsec/vigil/report"
 	"github.com/vigilsec/vigil/report/format"
@@ -21,14 +24,16 @@ import (
 // imageFlags are the flags of the commands that scan for vulnerabilities.
 type imageFlags struct {
 	scanFlags
-	scanners string
-	dbPath   string
+	scanners   string
+	dbPath     string
+	dockerfile string
 }
 
 func addImageFlags(cmd *cobra.Command, f *imageFlags) {
 	addScanFlags(cmd, &f.scanFlags)
 	cmd.Flags().StringVar(&f.scanners, "scanners", "vuln,secret,audit", "what to look for: vuln, secret, audit (comma-separated)")
 	cmd.Flags().StringVar(&f.dbPath, "db", "", "vulnerability database file (default: <cache-dir>/db/vigil.db)")
+	cmd.Flags().StringVar(&f.dockerfile, "dockerfile", "", "the Dockerfile the image was built from: checks it, and points findings at its lines")
 }
 
 // scanners parses --scanners.
@@ -148,6 +153,25 @@ func (g *globals) runScan(ctx context.Context, ref string, f *imageFlags) error 
 		if err := svc.Match(ctx, r, db); err != nil {
 			return err
 		}
+	}
+	if scanners["audit"] || scanners["secret"] {
+		for _, is := range audit.Image(r, time.Now()) {
+			if is.Category == report.CategorySecret && scanners["secret"] || is.Category != report.CategorySecret && scanners["audit"] {
+				r.Audit = append(r.Audit, is)
+			}
+		}
+	}
+	if f.dockerfile != "" {
+		df, err := dockerfile.Load(f.dockerfile)
+		if err != nil {
+			return err
+		}
+		df.Dockerignore = dockerfile.HasDockerignore(f.dockerfile, filepath.Dir(f.dockerfile))
+		if scanners["audit"] {
+			r.Audit = append(r.Audit, dockerfile.Check(df)...)
+		}
+		audit.MapToDockerfile(r.Audit, r.Inventory.Layers, df)
+		r.Target.DockerfileSteps = audit.DockerfileSteps(r.Inventory.Layers, df)
 	}
 	g.warnAll(r)
 	return g.finish(r, specs)

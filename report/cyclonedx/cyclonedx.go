@@ -4,7 +4,9 @@
 // components that the image depends on, every package as a library
 // component with its PURL, licenses and vigil properties (layer, Dockerfile
 // step, locations, owning OS package), and the report's vulnerabilities, if
-// any, in the vulnerabilities section.
+// any, in the vulnerabilities section. A suppressed finding carries an
+// impact analysis (not_affected with its VEX justification, false_positive,
+// or resolved), so the BOM doubles as a VEX document.
 //
 // Properties use the "vigil:" namespace:
 //
@@ -437,12 +439,9 @@ func (b *builder) vulnerabilities() []cdx.Vulnerability {
 		}
 		add("vigil:layer:index", strconv.Itoa(f.Layer))
 		if s := f.Suppressed; s != nil {
-			detail := "suppressed by " + cmpOr(s.Source, "policy") + ": " + s.Reason
-			if !s.Expires.IsZero() {
-				detail += " (until " + s.Expires.UTC().Format(time.RFC3339) + ")"
-			}
-			v.Analysis = &cdx.VulnerabilityAnalysis{Detail: detail}
+			v.Analysis = analysis(s)
 			add("vigil:suppressed", "true")
+			add("vigil:suppressed:kind", s.Kind)
 		}
 		if len(props) > 0 {
 			v.Properties = &props
@@ -452,7 +451,53 @@ func (b *builder) vulnerabilities() []cdx.Vulnerability {
 	return out
 }
 
+// analysis is the CycloneDX impact analysis of a suppressed finding: an
+// ignore rule or a not_affected VEX statement is "not_affected" (with the
+// justification mapped to CycloneDX's vocabulary), a false positive
+// "false_positive", a fixed statement "resolved".
+func analysis(s *report.Suppression) *cdx.VulnerabilityAnalysis {
+	detail := "suppressed by " + cmpOr(s.Source, "policy") + ": " + s.Reason
+	if !s.Expires.IsZero() {
+		detail += " (until " + s.Expires.UTC().Format(time.RFC3339) + ")"
+	}
+	a := &cdx.VulnerabilityAnalysis{State: cdx.IASNotAffected, Detail: detail}
+	switch s.Status {
+	case report.StatusFalsePositive:
+		a.State = cdx.IASFalsePositive
+	case report.StatusFixed:
+		a.State = cdx.IASResolved
+	default:
+		a.Justification = justification(s.Justification)
+	}
+	return a
+}
+
+// justification maps an OpenVEX or CycloneDX justification code to
+// CycloneDX's; "" when there is none.
+func justification(j string) cdx.ImpactAnalysisJustification {
+	switch j {
+	case "component_not_present", "vulnerable_code_not_present":
+		return cdx.IAJCodeNotPresent
+	case "vulnerable_code_not_in_execute_path":
+		return cdx.IAJCodeNotReachable
+	case "vulnerable_code_cannot_be_controlled_by_adversary", "inline_mitigations_already_exist":
+		return cdx.IAJProtectedByMitigatingControl
+	}
+	switch c := cdx.ImpactAnalysisJustification(j); c {
+	case cdx.IAJCodeNotPresent, cdx.IAJCodeNotReachable, cdx.IAJRequiresConfiguration, cdx.IAJRequiresDependency,
+		cdx.IAJRequiresEnvironment, cdx.IAJProtectedByCompiler, cdx.IAJProtectedAtRuntime, cdx.IAJProtectedAtPerimeter,
+		cdx.IAJProtectedByMitigatingControl:
+		return c
+	}
+	return ""
+}
+
+// recommendation is the finding's remediation text when the report carries
+// one, else the fixed versions.
 func recommendation(f *report.Finding) string {
+	if f.Remediation != nil && f.Remediation.Text != "" {
+		return f.Remediation.Text
+	}
 	if len(f.FixedVersions) == 0 {
 		return ""
 	}

@@ -330,3 +330,74 @@ func TestNilReport(t *testing.T) {
 		t.Error("Encode(nil) succeeded")
 	}
 }
+
+// TestSuppressionAnalysis checks the impact analysis each kind of
+// suppression becomes, and that the result is valid CycloneDX.
+func TestSuppressionAnalysis(t *testing.T) {
+	sch := schema(t)
+	tests := []struct {
+		name string
+		s    report.Suppression
+		want cdx.VulnerabilityAnalysis
+	}{
+		{"ignore rule without status",
+			report.Suppression{Reason: "not used", Source: ".vigil.yaml:3"},
+			cdx.VulnerabilityAnalysis{State: cdx.IASNotAffected, Detail: "suppressed by .vigil.yaml:3: not used"}},
+		{"ignore rule, false positive",
+			report.Suppression{Reason: "wrong package", Source: ".vigil.yaml:7", Kind: report.SuppressedByIgnore, Status: report.StatusFalsePositive},
+			cdx.VulnerabilityAnalysis{State: cdx.IASFalsePositive, Detail: "suppressed by .vigil.yaml:7: wrong package"}},
+		{"OpenVEX not_affected, justification mapped",
+			report.Suppression{Reason: "VEX: not affected", Source: "app.openvex.json:8", Kind: report.SuppressedByVEX,
+				Status: report.StatusNotAffected, Justification: "vulnerable_code_not_in_execute_path"},
+			cdx.VulnerabilityAnalysis{State: cdx.IASNotAffected, Justification: cdx.IAJCodeNotReachable, Detail: "suppressed by app.openvex.json:8: VEX: not affected"}},
+		{"CycloneDX justification kept",
+			report.Suppression{Reason: "r", Source: "a.cdx.json:2", Kind: report.SuppressedByVEX, Status: report.StatusNotAffected, Justification: "requires_configuration"},
+			cdx.VulnerabilityAnalysis{State: cdx.IASNotAffected, Justification: cdx.IAJRequiresConfiguration, Detail: "suppressed by a.cdx.json:2: r"}},
+		{"component not present",
+			report.Suppression{Reason: "r", Source: "v:1", Status: report.StatusNotAffected, Justification: "component_not_present"},
+			cdx.VulnerabilityAnalysis{State: cdx.IASNotAffected, Justification: cdx.IAJCodeNotPresent, Detail: "suppressed by v:1: r"}},
+		{"unknown justification dropped",
+			report.Suppression{Reason: "r", Source: "v:1", Status: report.StatusNotAffected, Justification: "because"},
+			cdx.VulnerabilityAnalysis{State: cdx.IASNotAffected, Detail: "suppressed by v:1: r"}},
+		{"VEX fixed is resolved",
+			report.Suppression{Reason: "VEX: fixed", Source: "v:4", Kind: report.SuppressedByVEX, Status: report.StatusFixed},
+			cdx.VulnerabilityAnalysis{State: cdx.IASResolved, Detail: "suppressed by v:4: VEX: fixed"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := reporttest.Sample()
+			for i := range r.Vulnerabilities {
+				if r.Vulnerabilities[i].Suppressed != nil {
+					s := tc.s
+					r.Vulnerabilities[i].Suppressed = &s
+				}
+			}
+			data := encode(t, r)
+			validate(t, sch, data)
+			bom := decode(t, data)
+			var got *cdx.VulnerabilityAnalysis
+			for _, v := range *bom.Vulnerabilities {
+				if v.Analysis != nil {
+					got = v.Analysis
+				}
+			}
+			if got == nil {
+				t.Fatal("no analysis in the output")
+			}
+			if diff := cmp.Diff(tc.want, *got); diff != "" {
+				t.Errorf("analysis (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestRecommendationFromRemediation(t *testing.T) {
+	r := reporttest.Sample()
+	r.Vulnerabilities[0].Remediation = &report.Remediation{Action: report.ActionUpgrade, Text: "Run npm install minimist@1.2.6."}
+	bom := decode(t, encode(t, r))
+	for _, v := range *bom.Vulnerabilities {
+		if v.ID == r.Vulnerabilities[0].ID && v.Recommendation != "Run npm install minimist@1.2.6." {
+			t.Errorf("recommendation = %q, want the remediation text", v.Recommendation)
+		}
+	}
+}

@@ -27,6 +27,11 @@ func TestNew(t *testing.T) {
 		{"cyclonedx-json", `"specVersion": "1.6"`},
 		{"spdx", `"spdxVersion": "SPDX-2.3"`},
 		{"spdx-json", `"SPDXID": "SPDXRef-DOCUMENT"`},
+		{"sarif", `"version": "2.1.0"`},
+		{"junit", `<testsuites name="vigil docker.io/library/vigil-demo:1.0"`},
+		{"markdown", "## vigil: `docker.io/library/vigil-demo:1.0`"},
+		{"md", "| Vulnerabilities |"},
+		{"html", "<!DOCTYPE html>"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -60,7 +65,7 @@ func TestNewPassesTableOptions(t *testing.T) {
 }
 
 func TestNewUnknown(t *testing.T) {
-	_, err := format.New("sarif", format.Options{})
+	_, err := format.New("xml", format.Options{})
 	if !errors.Is(err, format.ErrUnknown) {
 		t.Fatalf("New(sarif) error = %v, want ErrUnknown", err)
 	}
@@ -72,10 +77,38 @@ func TestNewUnknown(t *testing.T) {
 }
 
 func TestNamesAllWork(t *testing.T) {
+	tmpl := filepath.Join(t.TempDir(), "t.tmpl")
+	if err := os.WriteFile(tmpl, []byte("{{.target.name}}: {{len .vulnerabilities}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, n := range format.Names() {
-		if _, err := format.New(n, format.Options{}); err != nil {
+		if _, err := format.New(n, format.Options{Template: tmpl}); err != nil {
 			t.Errorf("listed format %s: %v", n, err)
 		}
+	}
+}
+
+func TestTemplate(t *testing.T) {
+	tmpl := filepath.Join(t.TempDir(), "t.tmpl")
+	if err := os.WriteFile(tmpl, []byte("{{.target.name}}: {{len .vulnerabilities}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	enc, err := format.New("template", format.Options{Template: "@" + tmpl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := enc.Encode(&buf, reporttest.Sample()); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := buf.String(), "docker.io/library/vigil-demo:1.0: 6\n"; got != want {
+		t.Errorf("template output %q, want %q", got, want)
+	}
+	if _, err := format.New("template", format.Options{}); !errors.Is(err, format.ErrNoTemplate) {
+		t.Errorf("template without a file: %v, want ErrNoTemplate", err)
+	}
+	if _, err := format.New("template", format.Options{Template: filepath.Join(t.TempDir(), "nope.tmpl")}); err == nil || !strings.Contains(err.Error(), "nope.tmpl") {
+		t.Errorf("missing template file: %v", err)
 	}
 }
 
@@ -90,13 +123,17 @@ func FuzzEncodeDecoded(f *testing.F) {
 	f.Add(seed)
 	f.Add([]byte(`{"schemaVersion":"1","inventory":{"layers":[{"index":-3,"createdBy":"|9 /bin/sh -c"}],"packages":[{"ecosystem":"npm","name":"@","locations":[]},{"ecosystem":"rpm","name":"x","version":"a:b:c","ownedBy":"rpm:x"}]},"vulnerabilities":[{"id":"","package":{"index":5,"key":"npm||@|||"},"cvss":[{"version":"9","score":-1}]}]}`))
 	f.Add([]byte(`{"schemaVersion":"1","target":{"kind":"image","digest":"sha256:zz","name":"::@@"},"inventory":null,"audit":[{"layer":-1}]}`))
+	tmpl := filepath.Join(f.TempDir(), "all.tmpl")
+	if err := os.WriteFile(tmpl, []byte("{{toJSON .}}{{range sortBySeverity .vulnerabilities}}{{with layer .layer}}{{shortStep .createdBy}}{{end}}{{end}}"), 0o644); err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := report.Decode(bytes.NewReader(data))
 		if err != nil {
 			return
 		}
 		for _, name := range format.Names() {
-			enc, err := format.New(name, format.Options{Table: table.Options{Width: 40}})
+			enc, err := format.New(name, format.Options{Table: table.Options{Width: 40}, Template: tmpl})
 			if err != nil {
 				t.Fatal(err)
 			}

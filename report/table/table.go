@@ -1,10 +1,26 @@
-// Package table writes a report as text for a terminal: a summary line
-// (target, OS, package counts per ecosystem), then the packages grouped OS
-// first and then by language target path, in columns NAME, VERSION, TYPE
-// and LAYER, where LAYER is the layer index and the Dockerfile step that
-// brought the package in. Columns fit the terminal width given in Options;
-// colour is used only when Options asks for it, which a caller does only
-// for a terminal.
+// Package table writes a report as text for a terminal.
+//
+// A vulnerability scan (a report with findings, audit issues or a summary)
+// prints a summary line (target, OS, packages, vulnerabilities by severity,
+// how many have a fix), then one table per target with findings (OS
+// packages first, then each language target by path) in columns PACKAGE,
+// INSTALLED, FIXED IN, VULNERABILITY (the CVE first, other IDs on the lines
+// below), SEVERITY, LAYER (the layer index and the Dockerfile step that
+// brought the package in) and TITLE; then Hardening and Secrets tables for
+// the audit issues; then "What to do": the remediation summary with the
+// commands that fix the findings. Suppressed findings are counted in one
+// line, not listed.
+//
+// A report without findings (an SBOM) prints the package listing instead:
+// a summary line (target, OS, package counts per ecosystem), then the
+// packages grouped the same way in columns NAME, VERSION, TYPE and LAYER.
+//
+// Columns fit the terminal width given in Options: long titles wrap onto a
+// few lines, other cells are cut with "…", and the TITLE and LAYER columns
+// are left out when even the narrowest layout does not fit. Colour is used
+// only when Options asks for it, which a caller does only for a terminal.
+// Every string from the image has its control characters replaced, so a
+// hostile name cannot drive the terminal.
 package table
 
 import (
@@ -23,6 +39,7 @@ import (
 
 	"github.com/vigilsec/vigil/inventory"
 	"github.com/vigilsec/vigil/report"
+	"github.com/vigilsec/vigil/report/internal/view"
 )
 
 // Options control the text layout.
@@ -47,13 +64,15 @@ const (
 const gap = "  "
 
 // TerminalOptions returns the options for writing to f: its width and
-// colour when f is a terminal, no limit and no colour otherwise.
+// colour when f is a terminal, no limit and no colour otherwise. Colour is
+// also off when the NO_COLOR environment variable is set (no-color.org);
+// --no-color is the caller's to apply.
 func TerminalOptions(f *os.File) Options {
 	fd := int(f.Fd())
 	if !term.IsTerminal(fd) {
 		return Options{}
 	}
-	o := Options{Color: true}
+	o := Options{Color: os.Getenv("NO_COLOR") == ""}
 	if w, _, err := term.GetSize(fd); err == nil && w > 0 {
 		o.Width = w
 	}
@@ -73,10 +92,13 @@ func (e *Encoder) Encode(w io.Writer, r *report.Report) error {
 	if r == nil {
 		return fmt.Errorf("table: encode: nil report")
 	}
-	r = r.Sorted()
 	bw := bufio.NewWriter(w)
 	p := &printer{w: bw, opts: e.opts, cond: &runewidth.Condition{}}
-	p.report(r)
+	if view.HasFindings(r) {
+		p.vulnerabilities(view.New(r))
+	} else {
+		p.report(r.Sorted())
+	}
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("table: write report for %s: %w", r.Target.DisplayName(), err)
 	}

@@ -182,6 +182,35 @@ func Sample() *report.Report {
 	}
 }
 
+// Scanned returns Sample as a vulnerability scan of a Dockerfile build
+// reports it: the target carries the Dockerfile path and the line of the
+// instruction that made each layer (the base layer maps to FROM), the
+// lodash finding is suppressed by a VEX statement (besides the jwt-go one
+// an ignore rule suppresses) and the summary is set. Findings carry no
+// remediation: encoders that show one compute it.
+func Scanned() *report.Report {
+	r := Sample()
+	r.Target.Dockerfile = "build/Dockerfile"
+	r.Target.DockerfileSteps = []report.DockerfileStep{
+		{Layer: 2, Line: 9, Instruction: "COPY . /app"},
+		{Layer: 0, Line: 1, Instruction: "FROM debian:12-slim"},
+		{Layer: 1, Line: 3, EndLine: 6, Instruction: "RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl python3-yaml && rm -rf /var/lib/apt/lists/*"},
+	}
+	for i := range r.Vulnerabilities {
+		f := &r.Vulnerabilities[i]
+		switch f.ID {
+		case "CVE-2020-26160":
+			f.Suppressed.Kind, f.Suppressed.Status = report.SuppressedByIgnore, report.StatusNotAffected
+		case "CVE-2020-8203":
+			f.Suppressed = &report.Suppression{Reason: "VEX: not affected (vulnerable code not in execute path): only the build scripts use lodash",
+				Source: "vex/app.openvex.json:25", Kind: report.SuppressedByVEX, Status: report.StatusNotAffected,
+				Justification: "vulnerable_code_not_in_execute_path"}
+		}
+	}
+	r.Summary = &report.Summary{}
+	return r
+}
+
 // Golden compares got with the golden file at path, or rewrites the file
 // when update is set.
 func Golden(t *testing.T, path string, got []byte, update bool) {
