@@ -534,9 +534,6 @@ func (r *Report) PackageOf(f *Finding) *inventory.Package {
 // DockerfileStep returns the Dockerfile instruction that made a layer, or
 // nil when the report maps no Dockerfile line to it.
 func (r *Report) DockerfileStep(layer int) *DockerfileStep {
-	if r.Target.Dockerfile == "" {
-		return nil
-	}
 	for i := range r.Target.DockerfileSteps {
 		if s := &r.Target.DockerfileSteps[i]; s.Layer == layer && s.Line > 0 {
 			return s

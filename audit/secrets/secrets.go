@@ -38,7 +38,7 @@ import (
 const Name = "secrets"
 
 // version is bumped whenever the findings for the same input change.
-const version = 1
+const version = 2
 
 // DefaultMaxFileSize is the largest file read for secrets. Credentials live
 // in small text files; larger files are skipped unread.

@@ -1,9 +1,23 @@
 // Package daemon opens an image held by a local container engine, Docker
 // or Podman, through the Docker Engine HTTP API spoken over the engine's
-// socket (unix:// or tcp://). It inspects the image for its identity, streams
-// `GET /images/{name}/get` (a docker-save tarball) into a temporary file and
-// reads that with the archive package; the file is removed when the image
-// is closed.
+// socket (unix:// or tcp://).
+//
+// Opening is lazy: `GET /images/{name}/json` and `GET /images/{name}/history`
+// give the identity, configuration, diffIDs and history, so an image whose
+// layers are all in vigil's layer cache is scanned (and inspected) without
+// exporting anything. The first Layer.Open streams `GET /images/{id}/get` (a
+// docker-save tarball) into a temporary file, once for all layers, checks
+// that it holds the inspected image, and serves every layer from it with
+// the archive package; the file is removed when the image is closed.
+//
+// The history endpoint says which entries made a layer only through their
+// size (0 for ENV, CMD, ...). When that is ambiguous (a real layer of size
+// 0, such as one that only deletes files, makes the non-empty entries fewer
+// than the layers), Open exports at once and reads the saved configuration
+// instead. The API reports history times in whole seconds, so on the lazy
+// path History.Created has no sub-second part, and Layer.Size is the size the
+// engine reports for the layer (its unpacked content, as `docker history`
+// shows it) rather than the size of the layer tar.
 package daemon
 
 import (
@@ -17,8 +31,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/vigilsec/vigil/image"
 	"github.com/vigilsec/vigil/image/archive"
@@ -39,7 +57,11 @@ var ErrNotFound = errors.New("image not found in the local engine")
 // ErrUnavailable reports that no engine answered on the socket.
 var ErrUnavailable = errors.New("container engine not reachable")
 
-// maxInspect caps the inspect response.
+// ErrChanged reports that the exported image is not the one inspected (the
+// name was re-tagged, or the image rebuilt, in between).
+var ErrChanged = errors.New("changed while it was saved; try again")
+
+// maxInspect caps the inspect and history responses.
 const maxInspect = 16 << 20
 
 // Endpoint is where an engine listens.
@@ -147,7 +169,9 @@ type client struct {
 	http   *http.Client
 }
 
-func newClient(ep Endpoint, flavor string) *client {
+// newClient returns a client for ep. wrap, when not nil, wraps the
+// transport (the tests record requests with it).
+func newClient(ep Endpoint, flavor string, wrap func(http.RoundTripper) http.RoundTripper) *client {
 	d := &net.Dialer{Timeout: 10 * time.Second}
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
@@ -157,7 +181,11 @@ func newClient(ep Endpoint, flavor string) *client {
 		IdleConnTimeout:       30 * time.Second,
 		ResponseHeaderTimeout: 5 * time.Minute,
 	}
-	return &client{ep: ep, flavor: flavor, http: &http.Client{Transport: tr}}
+	var rt http.RoundTripper = tr
+	if wrap != nil {
+		rt = wrap(tr)
+	}
+	return &client{ep: ep, flavor: flavor, http: &http.Client{Transport: rt}}
 }
 
 func (c *client) get(ctx context.Context, p string) (*http.Response, error) {
@@ -198,6 +226,16 @@ type Inspect struct {
 	Architecture string   `json:"Architecture"`
 	Variant      string   `json:"Variant"`
 	Size         int64    `json:"Size"`
+	// Config is the image's container configuration (the "config" object
+	// of the image configuration, with the same field names).
+	Config *v1.Config `json:"Config"`
+	RootFS RootFS     `json:"RootFS"`
+}
+
+// RootFS lists the image's layers by diffID, bottom first.
+type RootFS struct {
+	Type   string   `json:"Type"`
+	Layers []string `json:"Layers"`
 }
 
 // ParseInspect parses an image inspect response.
@@ -213,7 +251,16 @@ func ParseInspect(data []byte) (*Inspect, error) {
 }
 
 func (c *client) inspect(ctx context.Context, ref string) (*Inspect, error) {
-	resp, err := c.get(ctx, "/images/"+ref+"/json")
+	b, err := c.getJSON(ctx, ref, "json", "inspect")
+	if err != nil {
+		return nil, err
+	}
+	return ParseInspect(b)
+}
+
+// getJSON fetches /images/{ref}/{what} under the maxInspect cap.
+func (c *client) getJSON(ctx context.Context, ref, what, op string) ([]byte, error) {
+	resp, err := c.get(ctx, "/images/"+ref+"/"+what)
 	if err != nil {
 		return nil, err
 	}
@@ -223,28 +270,53 @@ func (c *client) inspect(ctx context.Context, ref string) (*Inspect, error) {
 	case http.StatusNotFound:
 		return nil, fmt.Errorf("%w: %s has no image %q (%s)", ErrNotFound, c.flavor, ref, apiError(resp))
 	default:
-		return nil, fmt.Errorf("inspect %s: %s answered %s: %s", ref, c.flavor, resp.Status, apiError(resp))
+		return nil, fmt.Errorf("%s %s: %s answered %s: %s", op, ref, c.flavor, resp.Status, apiError(resp))
 	}
-	b, err := imgconv.ReadLimited(resp.Body, maxInspect, "image inspect response")
+	return imgconv.ReadLimited(resp.Body, maxInspect, "image "+op+" response")
+}
+
+// HistoryItem is one entry of `GET /images/{name}/history`, which lists the
+// newest entry first. Created is in Unix seconds; Size is the size of the
+// layer the step made, 0 for steps that made none.
+type HistoryItem struct {
+	Created   int64  `json:"Created"`
+	CreatedBy string `json:"CreatedBy"`
+	Comment   string `json:"Comment"`
+	Size      int64  `json:"Size"`
+}
+
+// ParseHistory parses an image history response.
+func ParseHistory(data []byte) ([]HistoryItem, error) {
+	var hs []HistoryItem
+	if err := json.Unmarshal(data, &hs); err != nil {
+		return nil, fmt.Errorf("image history response is not a JSON list of entries: %w", err)
+	}
+	return hs, nil
+}
+
+func (c *client) history(ctx context.Context, id string) ([]HistoryItem, error) {
+	b, err := c.getJSON(ctx, id, "history", "history")
 	if err != nil {
 		return nil, err
 	}
-	return ParseInspect(b)
+	return ParseHistory(b)
 }
 
 // MaxSaveSize caps the docker-save stream when the engine reports no image
 // size.
 const MaxSaveSize = 1 << 40
 
+// save streams the docker-save tarball of the inspected image (asked for by
+// ID, so a tag moved meanwhile does not matter) into dst.
 func (c *client) save(ctx context.Context, ref string, in *Inspect, dst string, p image.Progress) error {
-	resp, err := c.get(ctx, "/images/"+ref+"/get")
+	resp, err := c.get(ctx, "/images/"+in.ID+"/get")
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		if resp.StatusCode == http.StatusNotFound {
-			return fmt.Errorf("%w: %s has no image %q (%s)", ErrNotFound, c.flavor, ref, apiError(resp))
+			return fmt.Errorf("%w: %s no longer has image %s (%s), inspected as %q", ErrNotFound, c.flavor, in.ID, apiError(resp), ref)
 		}
 		return fmt.Errorf("save %s: %s answered %s: %s", ref, c.flavor, resp.Status, apiError(resp))
 	}
@@ -280,9 +352,67 @@ func (c *client) save(ctx context.Context, ref string, in *Inspect, dst string, 
 	return nil
 }
 
+// errAmbiguous marks a history that cannot be lined up with the layers
+// without the saved configuration.
+var errAmbiguous = errors.New("the history cannot be lined up with the layers")
+
+// lazyConfig builds, from inspect and history, the image configuration the
+// export would hold, and each layer's size as the engine reports it. It
+// fails (wrapping errAmbiguous) when the history's non-empty entries (size
+// not 0) do not number the layers, and when the inspect response lacks
+// what is needed; Open then reads the saved configuration instead.
+func lazyConfig(in *Inspect, hist []HistoryItem) (*v1.ConfigFile, []int64, error) {
+	cf := &v1.ConfigFile{OS: in.Os, Architecture: in.Architecture, Variant: in.Variant}
+	if in.Config != nil {
+		cf.Config = *in.Config
+	}
+	if in.RootFS.Type != "" && in.RootFS.Type != "layers" {
+		return nil, nil, fmt.Errorf("%w: RootFS type %q", errAmbiguous, in.RootFS.Type)
+	}
+	for i, d := range in.RootFS.Layers {
+		h, err := imgconv.ParseHash(d)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: inspect layer %d has a bad diffID %q: %v", errAmbiguous, i, d, err)
+		}
+		cf.RootFS.DiffIDs = append(cf.RootFS.DiffIDs, h)
+	}
+	cf.RootFS.Type = "layers"
+	if in.Created != "" {
+		t, err := time.Parse(time.RFC3339Nano, in.Created)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: inspect Created %q: %v", errAmbiguous, in.Created, err)
+		}
+		cf.Created = v1.Time{Time: t}
+	}
+	var sizes []int64
+	for i := len(hist) - 1; i >= 0; i-- {
+		h := hist[i]
+		e := v1.History{CreatedBy: h.CreatedBy, Comment: h.Comment, EmptyLayer: h.Size == 0}
+		// Engines report a missing time as 0 or as the zero time's Unix
+		// seconds (negative).
+		if h.Created > 0 {
+			e.Created = v1.Time{Time: time.Unix(h.Created, 0).UTC()}
+		}
+		if !e.EmptyLayer {
+			sizes = append(sizes, max(h.Size, 0)) // Podman says -1 for unknown
+		}
+		cf.History = append(cf.History, e)
+	}
+	if len(sizes) != len(cf.RootFS.DiffIDs) {
+		return nil, nil, fmt.Errorf("%w: %d history entries of non-zero size for %d layers", errAmbiguous, len(sizes), len(cf.RootFS.DiffIDs))
+	}
+	return cf, sizes, nil
+}
+
 // Open opens ref (a name, name:tag, name@digest or image ID) from the
-// engine of the given flavor ("docker" or "podman").
+// engine of the given flavor ("docker" or "podman"). It exports nothing
+// until a layer is opened, unless the history is ambiguous (see the package
+// documentation).
 func Open(ctx context.Context, ref string, opts image.Options, flavor string) (*image.Image, error) {
+	return open(ctx, ref, opts, flavor, nil)
+}
+
+func open(ctx context.Context, ref string, opts image.Options, flavor string, wrap func(http.RoundTripper) http.RoundTripper) (*image.Image, error) {
 	ep, err := FindEndpoint(opts, flavor)
 	if err != nil {
 		return nil, err
@@ -290,35 +420,199 @@ func Open(ctx context.Context, ref string, opts image.Options, flavor string) (*
 	if ref == "" || strings.ContainsAny(ref, "?#\x00") || strings.Contains(ref, "..") {
 		return nil, fmt.Errorf("daemon: %q is not an image reference", ref)
 	}
-	c := newClient(ep, flavor)
+	c := newClient(ep, flavor, wrap)
 	defer c.http.CloseIdleConnections()
 	in, err := c.inspect(ctx, ref)
 	if err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)
 	}
-	dir, err := os.MkdirTemp(opts.TempDir, "vigil-"+flavor+"-*")
+	// By ID: the history of the very image inspected.
+	hist, err := c.history(ctx, in.ID)
 	if err != nil {
-		return nil, fmt.Errorf("daemon: create temporary directory for %s: %w (set a writable temp dir)", ref, err)
+		return nil, fmt.Errorf("daemon: %w (inspected as %q)", err, ref)
 	}
-	progress := opts.Progress
+	cf, sizes, err := lazyConfig(in, hist)
+	if errors.Is(err, errAmbiguous) {
+		return openEager(ctx, c, ref, in, opts)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("daemon: %s: %w", ref, err)
+	}
+	return openLazy(c, ref, in, cf, sizes, opts), nil
+}
+
+// progress returns opts' progress sink, nil when quiet.
+func progress(opts image.Options) image.Progress {
 	if opts.Quiet {
-		progress = nil
+		return nil
+	}
+	return opts.Progress
+}
+
+// exportImage saves the inspected image into a new directory under
+// opts.TempDir and opens it with the archive package, checking that it
+// holds the inspected image and layers. On success the caller owns dir
+// (removed by the returned image's Close).
+func exportImage(ctx context.Context, c *client, ref string, in *Inspect, opts image.Options) (*image.Image, error) {
+	dir, err := os.MkdirTemp(opts.TempDir, "vigil-"+c.flavor+"-*")
+	if err != nil {
+		return nil, fmt.Errorf("create temporary directory for %s: %w (set a writable temp dir)", ref, err)
 	}
 	tarPath := filepath.Join(dir, "image.tar")
-	if err := c.save(ctx, ref, in, tarPath, progress); err != nil {
+	if err := c.save(ctx, ref, in, tarPath, progress(opts)); err != nil {
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("daemon: %w", err)
+		return nil, err
 	}
 	img, err := archive.OpenSelect(ctx, tarPath, in.ID, opts)
 	if err != nil {
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("daemon: read the image %s saved by %s: %w", ref, flavor, err)
+		if errors.Is(err, archive.ErrNoSuchImage) {
+			return nil, fmt.Errorf("%s %w: inspected image %s is not in the export (%v)", ref, ErrChanged, in.ID, err)
+		}
+		return nil, fmt.Errorf("read the image %s saved by %s: %w", ref, c.flavor, err)
 	}
 	img.OnClose(func() error { return os.RemoveAll(dir) })
 	if img.ID != in.ID {
 		img.Close()
-		return nil, fmt.Errorf("daemon: %s changed while it was saved (inspected %s, saved %s); try again", ref, in.ID, img.ID)
+		return nil, fmt.Errorf("%s %w: inspected image %s, the export holds %s", ref, ErrChanged, in.ID, img.ID)
 	}
+	return img, nil
+}
+
+// openEager exports the image now and takes everything from the export.
+func openEager(ctx context.Context, c *client, ref string, in *Inspect, opts image.Options) (*image.Image, error) {
+	img, err := exportImage(ctx, c, ref, in, opts)
+	if err != nil {
+		return nil, fmt.Errorf("daemon: %w", err)
+	}
+	decorate(img, c.flavor, ref, in)
+	return img, nil
+}
+
+// openLazy builds the image from inspect and history; its layers export
+// the image on first use.
+func openLazy(c *client, ref string, in *Inspect, cf *v1.ConfigFile, sizes []int64, opts image.Options) *image.Image {
+	img := &image.Image{ID: in.ID}
+	imgconv.Apply(img, cf)
+	e := &exporter{c: c, ref: ref, in: in, opts: opts, done: make(chan struct{})}
+	for i, d := range cf.RootFS.DiffIDs {
+		i := i
+		img.Layers = append(img.Layers, image.Layer{
+			DiffID: d.String(),
+			// docker-archive layers are uncompressed tars (the archive
+			// source reports the same), so the blob digest is the diffID.
+			Digest:    d.String(),
+			Size:      sizes[i],
+			MediaType: "application/vnd.docker.image.rootfs.diff.tar",
+			Open: func(ctx context.Context) (io.ReadCloser, error) {
+				return e.openLayer(ctx, i)
+			},
+		})
+	}
+	image.AttachHistory(img)
+	img.OnClose(e.close)
+	decorate(img, c.flavor, ref, in)
+	return img
+}
+
+// exporter runs the one export a lazily opened image needs, for the first
+// layer opened, and keeps it for the others.
+type exporter struct {
+	c    *client
+	ref  string
+	in   *Inspect
+	opts image.Options
+
+	start sync.Once
+	done  chan struct{} // closed when img and err are set
+	img   *image.Image  // the export, opened by the archive package
+	err   error
+
+	mu     sync.Mutex
+	closed bool
+	saved  *image.Image // img, until close
+}
+
+func (e *exporter) openLayer(ctx context.Context, i int) (io.ReadCloser, error) {
+	saved, err := e.export(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return saved.Layers[i].Open(ctx)
+}
+
+// export returns the saved image, exporting it on the first call with that
+// caller's context; a failure is kept and returned to every caller. Callers
+// that wait for another's export give up when their own context ends.
+func (e *exporter) export(ctx context.Context) (*image.Image, error) {
+	first := false
+	e.start.Do(func() { first = true })
+	if first {
+		e.img, e.err = e.run(ctx)
+		close(e.done)
+	} else {
+		select {
+		case <-e.done:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("daemon: wait for %s to export %s: %w", e.c.flavor, e.ref, ctx.Err())
+		}
+	}
+	return e.img, e.err
+}
+
+func (e *exporter) run(ctx context.Context) (*image.Image, error) {
+	if e.isClosed() {
+		return nil, fmt.Errorf("daemon: open a layer of %s: the image is closed", e.ref)
+	}
+	saved, err := exportImage(ctx, e.c, e.ref, e.in, e.opts)
+	e.c.http.CloseIdleConnections()
+	if err != nil {
+		return nil, fmt.Errorf("daemon: export %s from %s to read its layers: %w", e.ref, e.c.flavor, err)
+	}
+	want := e.in.RootFS.Layers
+	var got []string
+	for _, l := range saved.Layers {
+		got = append(got, l.DiffID)
+	}
+	if !slices.Equal(got, want) {
+		saved.Close()
+		return nil, fmt.Errorf("daemon: %s %w: inspected layers %v, the export holds %v", e.ref, ErrChanged, want, got)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		saved.Close()
+		return nil, fmt.Errorf("daemon: open a layer of %s: the image was closed during the export", e.ref)
+	}
+	e.saved = saved
+	return saved, nil
+}
+
+func (e *exporter) isClosed() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.closed
+}
+
+// close removes the export, if one was made. An export still running when
+// the image is closed removes its own files when it ends.
+func (e *exporter) close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.closed = true
+	e.c.http.CloseIdleConnections()
+	if e.saved == nil {
+		return nil
+	}
+	err := e.saved.Close()
+	e.saved = nil
+	return err
+}
+
+// decorate sets what the engine knows and an export does not: the source,
+// the name and tags the engine has for the image, the repo digest and the
+// platform.
+func decorate(img *image.Image, flavor, ref string, in *Inspect) {
 	img.Source = flavor
 	img.Ref = ref
 	img.RepoTags = in.RepoTags
@@ -331,6 +625,7 @@ func Open(ctx context.Context, ref string, opts image.Options, flavor string) (*
 	if img.Name == "" && len(in.RepoTags) > 0 {
 		img.Name = in.RepoTags[0]
 	}
+	img.Digest = ""
 	if len(in.RepoDigests) > 0 {
 		if _, d, ok := strings.Cut(in.RepoDigests[0], "@"); ok {
 			img.Digest = d
@@ -339,5 +634,4 @@ func Open(ctx context.Context, ref string, opts image.Options, flavor string) (*
 	if in.Os != "" {
 		img.Platform = image.Platform{OS: in.Os, Architecture: in.Architecture, Variant: in.Variant}
 	}
-	return img, nil
 }

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -16,6 +15,8 @@ import (
 	"github.com/vigilsec/vigil/audit/content"
 	"github.com/vigilsec/vigil/audit/dockerfile"
 	"github.com/vigilsec/vigil/audit/secrets"
+	"github.com/vigilsec/vigil/policy"
+	"github.com/vigilsec/vigil/remediation"
 	"github.com/vigilsec/vigil/report"
 	"github.com/vigilsec/vigil/report/format"
 	"github.com/vigilsec/vigil/vulndb"
@@ -27,6 +28,17 @@ type imageFlags struct {
 	scanners   string
 	dbPath     string
 	dockerfile string
+
+	// policy flags
+	severity      string
+	ignoreUnfixed bool
+	failOn        string
+	exitCode      int
+	onlyKEV       bool
+	minEPSS       float64
+	configFile    string
+	vex           []string
+	template      string
 }
 
 func addImageFlags(cmd *cobra.Command, f *imageFlags) {
@@ -34,6 +46,16 @@ func addImageFlags(cmd *cobra.Command, f *imageFlags) {
 	cmd.Flags().StringVar(&f.scanners, "scanners", "vuln,secret,audit", "what to look for: vuln, secret, audit (comma-separated)")
 	cmd.Flags().StringVar(&f.dbPath, "db", "", "vulnerability database file (default: <cache-dir>/db/vigil.db)")
 	cmd.Flags().StringVar(&f.dockerfile, "dockerfile", "", "the Dockerfile the image was built from: checks it, and points findings at its lines")
+	fl := cmd.Flags()
+	fl.StringVar(&f.severity, "severity", "", "report only these severities, comma-separated: critical,high,medium,low,negligible,unknown")
+	fl.BoolVar(&f.ignoreUnfixed, "ignore-unfixed", false, "leave out vulnerabilities that have no fixed version yet")
+	fl.StringVar(&f.failOn, "fail-on", "", "exit with the policy-failed code when an unsuppressed finding is at or above this severity")
+	fl.IntVar(&f.exitCode, "exit-code", 0, "exit code when the policy fails (default 1); set alone, any unsuppressed finding fails")
+	fl.BoolVar(&f.onlyKEV, "only-kev", false, "report only vulnerabilities in CISA's Known Exploited Vulnerabilities catalog")
+	fl.Float64Var(&f.minEPSS, "min-epss", 0, "report only vulnerabilities with an EPSS score at least this (0 to 1)")
+	fl.StringVar(&f.configFile, "config", "", "policy file with ignore rules and defaults (default: .vigil.yaml in the working directory, if present)")
+	fl.StringArrayVar(&f.vex, "vex", nil, "OpenVEX or CycloneDX VEX document: not_affected and fixed statements suppress findings (repeatable)")
+	fl.StringVar(&f.template, "template", "", "Go text/template file for --format template (FILE or @FILE)")
 }
 
 // scanners parses --scanners.
@@ -84,7 +106,7 @@ func newImageCommand(g *globals) *cobra.Command {
 			"look for secrets in every layer and check how the image is built.\n\n" + refHelp,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.runScan(cmd.Context(), args[0], &f)
+			return g.runScan(cmd, args[0], &f)
 		},
 	}
 	addSourceFlags(cmd, g)
@@ -105,23 +127,97 @@ func newRootFSCommand(g *globals) *cobra.Command {
 			if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 				return usageError("rootfs: %s is not a directory", dir)
 			}
-			return g.runScan(cmd.Context(), "dir:"+dir, &f)
+			return g.runScan(cmd, "dir:"+dir, &f)
 		},
 	}
 	addImageFlags(cmd, &f)
 	return cmd
 }
 
-// runScan is vigil's main job: inventory, match, audit, report.
-func (g *globals) runScan(ctx context.Context, ref string, f *imageFlags) error {
+// loadPolicy reads the policy file (the --config one, or .vigil.yaml when
+// present) and the VEX documents, and merges the gating flags.
+func (g *globals) loadPolicy(cmd *cobra.Command, f *imageFlags) (*policy.Config, *policy.VEX, policy.Options, error) {
+	var opts policy.Options
+	var err error
+	if f.severity != "" {
+		if opts.Severities, err = policy.ParseSeverities(f.severity); err != nil {
+			return nil, nil, opts, usageError("--severity: %v", err)
+		}
+	}
+	if f.failOn != "" {
+		if opts.FailOn, err = policy.ParseSeverity(f.failOn); err != nil {
+			return nil, nil, opts, usageError("--fail-on: %v", err)
+		}
+	}
+	opts.IgnoreUnfixed, opts.ExitCode, opts.OnlyKEV, opts.MinEPSS = f.ignoreUnfixed, f.exitCode, f.onlyKEV, f.minEPSS
+	file := f.configFile
+	if file == "" {
+		file = policy.DefaultFile
+	}
+	cfg, err := policy.Load(file)
+	if err != nil {
+		if f.configFile == "" && errors.Is(err, fs.ErrNotExist) {
+			cfg = nil
+		} else {
+			return nil, nil, opts, &exitError{code: ExitUsage, err: err}
+		}
+	}
+	opts = policy.Merge(cfg, opts, cmd.Flags().Changed)
+	if err := opts.Validate(); err != nil {
+		return nil, nil, opts, usageError("%v", err)
+	}
+	vexFiles := append([]string(nil), f.vex...)
+	if cfg != nil {
+		vexFiles = append(vexFiles, cfg.VEX...)
+	}
+	var vex *policy.VEX
+	if len(vexFiles) > 0 {
+		if vex, err = policy.LoadVEX(vexFiles...); err != nil {
+			return nil, nil, opts, &exitError{code: ExitUsage, err: err}
+		}
+	}
+	return cfg, vex, opts, nil
+}
+
+// secretAllow turns the policy file's secrets.allow entries into the
+// scanner's allow-list. An entry naming both a rule and a path is applied
+// by path: that file is what the user vouched for.
+func secretAllow(cfg *policy.Config) secrets.Allow {
+	var a secrets.Allow
+	if cfg == nil {
+		return a
+	}
+	for _, e := range cfg.Secrets.Allow {
+		switch {
+		case e.Path != "":
+			a.Paths = append(a.Paths, e.Path)
+		case e.Rule != "":
+			a.Rules = append(a.Rules, e.Rule)
+		}
+	}
+	return a
+}
+
+// runScan is vigil's main job: inventory, match, audit, policy, report.
+func (g *globals) runScan(cmd *cobra.Command, ref string, f *imageFlags) error {
+	ctx := cmd.Context()
 	defer g.progressDone()
 	specs, err := g.outputs(defaultFormat(g), format.Names())
 	if err != nil {
 		return err
 	}
+	g.template = f.template
 	scanners, err := f.set()
 	if err != nil {
 		return err
+	}
+	cfg, vex, popts, err := g.loadPolicy(cmd, f)
+	if err != nil {
+		return err
+	}
+	allow := secretAllow(cfg)
+	if err := allow.Validate(); err != nil {
+		return &exitError{code: ExitUsage, err: fmt.Errorf("%s: secrets.allow: %w", cfg.File, err)}
 	}
 	svc, err := g.service()
 	if err != nil {
@@ -132,7 +228,7 @@ func (g *globals) runScan(ctx context.Context, ref string, f *imageFlags) error 
 		return err
 	}
 	if scanners["secret"] {
-		opts.Extra = append(opts.Extra, secrets.New())
+		opts.Extra = append(opts.Extra, secrets.New(secrets.WithAllow(allow)))
 	}
 	if scanners["audit"] {
 		opts.Extra = append(opts.Extra, content.New())
@@ -171,13 +267,25 @@ func (g *globals) runScan(ctx context.Context, ref string, f *imageFlags) error 
 			r.Audit = append(r.Audit, dockerfile.Check(df)...)
 		}
 		audit.MapToDockerfile(r.Audit, r.Inventory.Layers, df)
+		r.Target.Dockerfile = f.dockerfile
 		r.Target.DockerfileSteps = audit.DockerfileSteps(r.Inventory.Layers, df)
 	}
 	g.warnAll(r)
-	return g.finish(r, specs)
-}
-
-// finish writes the report. Policy evaluation hooks in here.
-func (g *globals) finish(r *report.Report, specs []outputSpec) error {
-	return g.writeReport(r, specs)
+	res, err := policy.Apply(r, cfg, vex, popts)
+	if err != nil {
+		return err
+	}
+	remediation.Annotate(r)
+	if !g.quiet {
+		for _, w := range res.Warnings {
+			fmt.Fprintf(g.env.Stderr, "vigil: policy: %s\n", w)
+		}
+	}
+	if err := g.writeReport(r, specs); err != nil {
+		return err
+	}
+	if res.Failed {
+		return &PolicyFailed{Code: res.ExitCode, Message: res.Message}
+	}
+	return nil
 }

@@ -92,7 +92,8 @@ type globals struct {
 	insecure   bool
 	dockerHost string
 
-	bars progress.Reporter
+	bars     progress.Reporter
+	template string
 }
 
 // imageOptions turns the source flags into image options. Progress for

@@ -73,7 +73,7 @@ func (g *globals) scanOptions(sf *scanFlags) (scan.Options, error) {
 // writeReport writes r in every requested format.
 func (g *globals) writeReport(r *report.Report, specs []outputSpec) error {
 	for _, s := range specs {
-		opts := format.Options{}
+		opts := format.Options{Template: g.template}
 		if s.path == "-" {
 			opts.Table = table.Options{Color: !g.noColor && isTerminal(g.env.Stdout), Width: terminalWidth(g.env.Stdout)}
 		}

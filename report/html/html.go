@@ -79,6 +79,7 @@ type page struct {
 	Created      string
 	Tool         string
 	Scan         bool
+	Matched      bool
 	Summary      report.Summary
 	PackagesText string
 	Severities   []sevCount
@@ -151,7 +152,8 @@ func newPage(v *view.View) *page {
 		Digest:       cmp.Or(r.Target.Digest, r.Target.ID),
 		Dockerfile:   r.Target.Dockerfile,
 		Tool:         strings.TrimSpace(cmp.Or(r.Tool.Name, "vigil") + " " + r.Tool.Version),
-		Scan:         view.HasFindings(r),
+		Scan:         v.Scan,
+		Matched:      v.Matched,
 		Summary:      v.Summary,
 		PackagesText: view.Plural(v.Summary.Packages, "package", "packages"),
 		Clean:        v.Clean,

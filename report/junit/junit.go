@@ -206,7 +206,7 @@ func distroName(d *inventory.Distro) string {
 func layerText(r *report.Report, index int) string {
 	s := "layer #" + strconv.Itoa(index)
 	if st := r.DockerfileStep(index); st != nil {
-		s += fmt.Sprintf(" (%s line %d)", r.Target.Dockerfile, st.Line)
+		s += fmt.Sprintf(" (%s line %d)", cmp.Or(r.Target.Dockerfile, "Dockerfile"), st.Line)
 		if st.Instruction != "" {
 			return s + ": " + st.Instruction
 		}

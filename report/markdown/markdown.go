@@ -109,7 +109,7 @@ func (rd *renderer) all() {
 	}
 	rd.p("%s\n\n", strings.Join(facts, " · "))
 
-	if !view.HasFindings(r) {
+	if !v.Scan {
 		rd.sbom()
 		return
 	}
@@ -152,7 +152,9 @@ func (rd *renderer) summary() {
 		}
 		rd.p(" **%d** |\n", c.Total)
 	}
-	row("Vulnerabilities", s.Vulnerabilities)
+	if rd.v.Matched {
+		row("Vulnerabilities", s.Vulnerabilities)
+	}
 	var hard, sec report.SeverityCounts
 	for _, is := range rd.v.Hardening {
 		hard.Add(is.Severity)
@@ -163,6 +165,9 @@ func (rd *renderer) summary() {
 	row("Hardening", hard)
 	row("Secrets", sec)
 	rd.p("\n")
+	if !rd.v.Matched {
+		return
+	}
 	if s.Vulnerabilities.Total == 0 {
 		rd.p("No known vulnerabilities%s.\n\n", map[bool]string{true: " left after the policy", false: ""}[s.Suppressed > 0])
 		return

@@ -210,7 +210,7 @@ func FuzzText(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		r := &report.Report{
-			Inventory: &inventory.Inventory{Packages: []inventory.Package{{Ecosystem: inventory.NPM, Name: s, Version: s, Locations: []inventory.Location{{Path: "node_modules/x/package.json"}}}}},
+			Inventory:       &inventory.Inventory{Packages: []inventory.Package{{Ecosystem: inventory.NPM, Name: s, Version: s, Locations: []inventory.Location{{Path: "node_modules/x/package.json"}}}}},
 			Vulnerabilities: []report.Finding{{ID: s, Title: s, Severity: report.High}},
 		}
 		r.Vulnerabilities[0].Package = report.RefTo(&r.Inventory.Packages[0], 0)

@@ -267,7 +267,7 @@ func (b *builder) place(layer int, path string, line int, what string) (location
 		}
 		return l
 	}
-	if step := b.r.DockerfileStep(layer); step != nil {
+	if step := b.r.DockerfileStep(layer); step != nil && b.r.Target.Dockerfile != "" {
 		dl := location{PhysicalLocation: physicalLocation{ArtifactLocation: artifactLocation{URI: uri(b.r.Target.Dockerfile)},
 			Region: &region{StartLine: step.Line, EndLine: endLine(step)}},
 			Message: &message{Text: stepText(b.r, layer)}}

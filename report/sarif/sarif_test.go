@@ -353,3 +353,17 @@ func TestErrors(t *testing.T) {
 type failWriter struct{}
 
 func (failWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+// TestStepsWithoutPath: Dockerfile lines without the Dockerfile's path
+// cannot locate a result; results stay on the package's file.
+func TestStepsWithoutPath(t *testing.T) {
+	r := reporttest.Scanned()
+	r.Target.Dockerfile = ""
+	out := encode(t, r)
+	validate(t, out)
+	for _, res := range read(t, out).Runs[0].Results {
+		if uri := res.Locations[0].PhysicalLocation.ArtifactLocation.URI; strings.Contains(uri, "Dockerfile") {
+			t.Errorf("%s located at %s without a Dockerfile path", res.RuleID, uri)
+		}
+	}
+}

@@ -273,3 +273,22 @@ func TestVulnHostile(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditOnly renders a report of an audit without vulnerability
+// matching: no claim about vulnerabilities.
+func TestAuditOnly(t *testing.T) {
+	r := reporttest.Sample()
+	r.Vulnerabilities = nil
+	out := render(t, table.Options{Width: 100}, r)
+	if !strings.HasPrefix(out, "Target: docker.io/library/vigil-demo:1.0 (sha256:dddddddddddd)  OS: Debian GNU/Linux 12 (bookworm)  Packages: 22  Audit findings: 2\n") {
+		t.Errorf("summary line of an audit-only report:\n%s", out)
+	}
+	for _, bad := range []string{"Vulnerabilities", "No known vulnerabilities", "What to do"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("an audit-only report says %q:\n%s", bad, out)
+		}
+	}
+	if !strings.Contains(out, "Hardening [1]") || !strings.Contains(out, "Secrets [1]") {
+		t.Errorf("audit sections missing:\n%s", out)
+	}
+}

@@ -38,7 +38,7 @@ func severityStyle(s report.Severity) string {
 func (p *printer) vulnerabilities(v *view.View) {
 	r := v.R
 	p.vulnSummary(v)
-	if len(v.Sections) == 0 {
+	if len(v.Sections) == 0 && v.Matched {
 		p.w.WriteString("\n")
 		msg := "No known vulnerabilities"
 		if v.Summary.Suppressed > 0 {
@@ -143,6 +143,14 @@ func (p *printer) vulnSummary(v *view.View) {
 		osName = clean(distroName(inv.Distro))
 	}
 	s := v.Summary
+	if !v.Matched {
+		fmt.Fprintf(p.w, "%s %s  %s %s  %s %d  %s %d\n",
+			p.style("Target:", bold), target,
+			p.style("OS:", bold), osName,
+			p.style("Packages:", bold), s.Packages,
+			p.style("Audit findings:", bold), s.Audit.Total)
+		return
+	}
 	vulns := fmt.Sprintf("%d", s.Vulnerabilities.Total)
 	if s.Vulnerabilities.Total > 0 {
 		var parts []string

@@ -37,6 +37,13 @@ type View struct {
 	SuppressedIssues []*report.Issue
 	// Summary is R.Summary.
 	Summary report.Summary
+	// Matched is true when the inventory was matched against the
+	// vulnerability database (the report has findings or a summary), so
+	// that "no vulnerabilities" is a finding and not a scan not run (an
+	// audit-only report).
+	Matched bool
+	// Scan is HasFindings of the report as given: false for an SBOM.
+	Scan bool
 }
 
 // Section is the findings of one target.
@@ -50,8 +57,10 @@ type Section struct {
 
 // New arranges r (which it does not modify).
 func New(r *report.Report) *View {
+	matched := r.Summary != nil || len(r.Vulnerabilities) > 0
+	scan := HasFindings(r)
 	r = remediation.Annotated(r)
-	v := &View{R: r, Summary: *r.Summary}
+	v := &View{R: r, Summary: *r.Summary, Matched: matched, Scan: scan}
 	inv := r.Inventory
 	if inv == nil {
 		inv = &inventory.Inventory{}
@@ -206,7 +215,7 @@ func DockerfileLine(r *report.Report, index int) string {
 	if s == nil {
 		return ""
 	}
-	out := r.Target.Dockerfile + ":" + strconv.Itoa(s.Line)
+	out := cmp.Or(r.Target.Dockerfile, "Dockerfile") + ":" + strconv.Itoa(s.Line)
 	if s.EndLine > s.Line {
 		out += "-" + strconv.Itoa(s.EndLine)
 	}

@@ -1,0 +1,47 @@
+package vulndb
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+)
+
+// BenchmarkAdvisories times lookups in a database of 20,000 documents
+// over 5,000 packages (the whole-export numbers come from bench/vulndb).
+func BenchmarkAdvisories(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "vigil.db")
+	bl, err := NewBuilder(path, BuildOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range 20000 {
+		id := fmt.Sprintf("GHSA-%05d", i)
+		d := &Doc{Source: SourceOSV, ID: id, Feed: "osv/npm", Details: &Details{Summary: "s"},
+			Affected: []Affected{{Ecosystem: "npm", Package: fmt.Sprintf("pkg-%d", i%5000), Aliases: []string{fmt.Sprintf("CVE-2024-%05d", i)},
+				Ranges: []Range{{Type: RangeSemver, Events: []Event{{Introduced: "0"}, {Fixed: fmt.Sprintf("1.%d.0", i)}}}}}}}
+		if _, err := bl.Put(d); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := bl.Commit(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	db, err := Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		name := fmt.Sprintf("pkg-%d", i%5000)
+		if i%3 == 0 {
+			name += "-absent"
+		}
+		if _, err := db.Advisories(ctx, "npm", name); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
