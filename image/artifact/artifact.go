@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
@@ -80,7 +81,9 @@ func collect(ctx context.Context, opts []Option) *options {
 	for _, f := range opts {
 		f(o)
 	}
-	o.remote = append([]remote.Option{remote.WithContext(ctx)}, o.remote...)
+	// Credentials from the Docker config and credential helpers unless the
+	// caller's remote options say otherwise (later options win).
+	o.remote = append([]remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)}, o.remote...)
 	return o
 }
 
