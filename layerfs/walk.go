@@ -152,6 +152,18 @@ func (w *layerWalker) whiteout(name string) bool {
 	return true
 }
 
+// SelfChecking is implemented by layer streams that verify their own
+// content as they are read (a decompressor checking a gzip CRC, a registry
+// blob checked against its digest).
+type SelfChecking interface {
+	SelfChecking() bool
+}
+
+func selfChecking(r io.Reader) bool {
+	sc, ok := r.(SelfChecking)
+	return ok && sc.SelfChecking()
+}
+
 // countingHash hashes what passes through it.
 type hashingReader struct {
 	r io.Reader
@@ -177,7 +189,7 @@ func walkTar(ctx context.Context, index int, l *image.Layer, opts *Options) (*La
 		src = bufio.NewReaderSize(rc, 1<<20)
 	}
 	var hr *hashingReader
-	verify := opts.Verify == VerifyAll || opts.Verify == VerifyAuto && !seekable
+	verify := opts.Verify == VerifyAll || opts.Verify == VerifyAuto && !seekable && !selfChecking(rc)
 	if verify && strings.HasPrefix(l.DiffID, "sha256:") {
 		hr = &hashingReader{r: src, h: sha256.New()}
 		src = hr // hides any Seeker: every byte must be hashed

@@ -63,7 +63,7 @@ type BuildOptions struct {
 	// (or a missing file) starts from nothing.
 	Base string
 	// MemoryLimit caps the bytes of pending changes held in memory before
-	// they are spilled to a temporary run file (default 64 MiB).
+	// they are spilled to a temporary run file (default 16 MiB).
 	MemoryLimit int
 	// Now is the clock for Meta.Built (default time.Now).
 	Now func() time.Time
@@ -107,7 +107,7 @@ type Builder struct {
 // NewBuilder starts a build of the database at path.
 func NewBuilder(path string, opts BuildOptions) (*Builder, error) {
 	if opts.MemoryLimit <= 0 {
-		opts.MemoryLimit = 64 << 20
+		opts.MemoryLimit = 16 << 20
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -155,11 +155,12 @@ func NewBuilder(path string, opts BuildOptions) (*Builder, error) {
 }
 
 func (b *Builder) open(fresh bool) error {
+	// The freelist is written with each commit: the next update then reads
+	// one page instead of scanning the whole file to rebuild it.
 	bo := &bolt.Options{
 		Timeout:         10 * time.Second,
 		NoSync:          true,
 		NoGrowSync:      true,
-		NoFreelistSync:  true,
 		FreelistType:    bolt.FreelistMapType,
 		InitialMmapSize: 1 << 30,
 	}
@@ -210,7 +211,15 @@ func (b *Builder) open(fresh bool) error {
 			return fmt.Errorf("vulndb: base %s: %w", b.opts.Base, err)
 		}
 	}
-	b.encDet, err = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault),
+	// A build from nothing compresses every details block once; an
+	// incremental one recompresses the blocks it edits, and does so at the
+	// fastest level: those few blocks come out a little larger, and an
+	// update stays quick.
+	level := zstd.SpeedDefault
+	if !fresh {
+		level = zstd.SpeedFastest
+	}
+	b.encDet, err = zstd.NewWriter(nil, zstd.WithEncoderLevel(level),
 		zstd.WithEncoderConcurrency(max(1, runtime.GOMAXPROCS(0))), zstd.WithWindowSize(256<<10))
 	if err != nil {
 		return fmt.Errorf("vulndb: zstd: %w", err)

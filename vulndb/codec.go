@@ -569,6 +569,15 @@ type docDetails struct {
 }
 
 func encodeDetails(dst []byte, d *Details) []byte {
+	if dst == nil {
+		n := 64 + len(d.Summary) + len(d.Details) + len(d.Severity)
+		for _, l := range [][]string{d.Aliases, d.Related, d.References} {
+			for _, s := range l {
+				n += len(s) + 2
+			}
+		}
+		dst = make([]byte, 0, n+len(d.CVSS)*64)
+	}
 	e := encoder{b: dst}
 	e.byte1(detailsVersion)
 	e.str(d.Summary)

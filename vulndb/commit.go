@@ -16,8 +16,9 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// txBytes bounds the data written in one bbolt transaction during Commit.
-const txBytes = 32 << 20
+// txBytes bounds the data written in one bbolt transaction during Commit
+// (bbolt holds a transaction's dirty pages in memory).
+const txBytes = 8 << 20
 
 // Commit applies every change, writes the metadata, syncs the new file and
 // renames it over the destination. On error the destination is untouched.
@@ -113,7 +114,7 @@ func (b *Builder) maybeCompact() error {
 		return err
 	}
 	f.Close()
-	dst, err := bolt.Open(f.Name(), 0o644, &bolt.Options{NoSync: true, NoGrowSync: true, NoFreelistSync: true,
+	dst, err := bolt.Open(f.Name(), 0o644, &bolt.Options{NoSync: true, NoGrowSync: true,
 		FreelistType: bolt.FreelistMapType, PageSize: b.bdb.Info().PageSize})
 	if err == nil {
 		err = bolt.Compact(dst, b.bdb, txBytes)

@@ -191,7 +191,7 @@ func openRun(name string) (*runSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &runSource{name: name, f: f, r: bufio.NewReaderSize(f, 256<<10)}, nil
+	return &runSource{name: name, f: f, r: bufio.NewReaderSize(f, 64<<10)}, nil
 }
 
 func (s *runSource) next() bool {

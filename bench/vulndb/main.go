@@ -52,6 +52,8 @@ func main() {
 	keysFile := flag.String("keys", "", "lookup: JSON file of [ecosystem, package] keys")
 	changes := flag.Int("changes", 1000, "records changed for the delta")
 	cpuprofile := flag.String("cpuprofile", "", "run: write a CPU profile here")
+	profileDir := flag.String("profiles", "", "drive: have each child write a CPU profile into this directory")
+	reuse := flag.Bool("reuse-db", false, "drive: keep the database of an earlier run and measure only the delta and lookups")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -69,12 +71,65 @@ func main() {
 	case "lookup":
 		childLookup(*dbCache, *keysFile)
 	default:
-		drive(*records, *cache, *out, *changes)
+		drive(*records, *cache, *out, *changes, *profileDir, *reuse)
 	}
+}
+
+// anonPeak samples the process's anonymous resident memory (heap and
+// stacks, not the mmap'd database file, which is page cache the kernel
+// can drop) and keeps the highest value.
+type anonPeak struct {
+	mu   sync.Mutex
+	max  int64
+	stop chan struct{}
+}
+
+func sampleAnon() *anonPeak {
+	p := &anonPeak{stop: make(chan struct{})}
+	go func() {
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if kb := rssAnonKB(); kb > 0 {
+				p.mu.Lock()
+				p.max = max(p.max, kb)
+				p.mu.Unlock()
+			}
+			select {
+			case <-p.stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return p
+}
+
+func (p *anonPeak) done() float64 {
+	close(p.stop)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return float64(max(p.max, rssAnonKB())) / 1024
+}
+
+func rssAnonKB() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "RssAnon:"); ok {
+			var kb int64
+			fmt.Sscanf(strings.TrimSpace(rest), "%d", &kb)
+			return kb
+		}
+	}
+	return 0
 }
 
 // childRun runs one update and prints its report as JSON on stdout.
 func childRun(base, cacheDir string) {
+	peak := sampleAnon()
 	start := time.Now()
 	rep, err := update.Run(context.Background(), update.Options{
 		CacheDir: cacheDir, BaseURL: base, Ecosystems: ecosystems(), Feeds: []string{},
@@ -87,6 +142,7 @@ func childRun(base, cacheDir string) {
 	json.NewEncoder(os.Stdout).Encode(map[string]any{
 		"seconds": time.Since(start).Seconds(), "added": t.Added, "updated": t.Updated, "unchanged": t.Unchanged,
 		"malformed": t.Malformed, "failed": t.Failed, "failures": rep.Failures(), "docs": rep.Meta.Docs,
+		"anonMB": peak.done(),
 	})
 }
 
@@ -284,6 +340,7 @@ type runStats struct {
 	Failed    int      `json:"failed"`
 	Failures  []string `json:"failures"`
 	Docs      int      `json:"docs"`
+	AnonMB    float64  `json:"anonMB"`
 	MaxRSSMB  float64  `json:"-"`
 	WallSec   float64  `json:"-"`
 	CPUSec    float64  `json:"-"`
@@ -306,8 +363,12 @@ func child(args ...string) ([]byte, *syscall.Rusage, time.Duration) {
 	return out, ru, wall
 }
 
-func runChild(base, cacheDir string) runStats {
-	out, ru, wall := child("-mode=run", "-base="+base, "-db="+cacheDir)
+func runChild(base, cacheDir, profile string) runStats {
+	args := []string{"-mode=run", "-base=" + base, "-db=" + cacheDir}
+	if profile != "" {
+		args = append(args, "-cpuprofile="+profile)
+	}
+	out, ru, wall := child(args...)
 	var st runStats
 	if err := json.Unmarshal(out, &st); err != nil {
 		log.Fatalf("run output %q: %v", out, err)
@@ -318,7 +379,13 @@ func runChild(base, cacheDir string) runStats {
 	return st
 }
 
-func drive(records int, cache, out string, changes int) {
+func drive(records int, cache, out string, changes int, profileDir string, reuse bool) {
+	prof := func(name string) string {
+		if profileDir == "" {
+			return ""
+		}
+		return filepath.Join(profileDir, name+".prof")
+	}
 	if cache == "" {
 		uc, err := os.UserCacheDir()
 		if err != nil {
@@ -350,18 +417,21 @@ func drive(records int, cache, out string, changes int) {
 	base := "http://" + ln.Addr().String()
 
 	dbDir := filepath.Join(cache, fmt.Sprintf("db-%d", records))
-	os.RemoveAll(dbDir)
-	log.Printf("full build...")
-	full := runChild(base, dbDir)
-	log.Printf("full: %+v", full)
+	var full runStats
+	if !reuse {
+		os.RemoveAll(dbDir)
+		log.Printf("full build...")
+		full = runChild(base, dbDir, prof("full"))
+		log.Printf("full: %+v", full)
+	}
 	fi, err := os.Stat(vulndb.DefaultPath(dbDir))
 	if err != nil {
 		log.Fatal(err)
 	}
 
 	log.Printf("delta of %d changed records...", changes)
-	prepareDelta(srv, exportDir, man, changes)
-	delta := runChild(base, dbDir)
+	prepareDelta(srv, exportDir, man, changes, reuse)
+	delta := runChild(base, dbDir, prof("delta"))
 	log.Printf("delta: %+v", delta)
 	fi2, _ := os.Stat(vulndb.DefaultPath(dbDir))
 
@@ -423,9 +493,15 @@ func vocabulary() []string {
 // prepareDelta changes `changes` random records: new modified times newer
 // than anything in the export, served as <ID>.json, and modified_id.csv
 // files listing them first.
-func prepareDelta(srv *server, exportDir string, man synth.Manifest, changes int) {
+func prepareDelta(srv *server, exportDir string, man synth.Manifest, changes int, again bool) {
 	rng := rand.New(rand.NewPCG(7, 7))
 	when := man.Newest.Add(time.Hour)
+	if again {
+		// A database that already took this delta: change other records,
+		// later.
+		rng = rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 9))
+		when = time.Now().UTC()
+	}
 	perEco := map[string]int{}
 	for i := 0; i < changes; i++ {
 		perEco[synth.Mix[pickWeighted(rng)].Folder]++
@@ -529,8 +605,8 @@ func results(records int, man synth.Manifest, full, delta runStats, lr lookupRes
 		man.Records, len(man.PerEco), mb(man.JSONBytes), mb(man.ZipBytes))
 	fmt.Fprintf(&b, "| target | measured | result |\n|---|---|---|\n")
 	fmt.Fprintf(&b, "| full build >= 25,000 records/s | %.0f records/s wall (%.1f s for %d records; %d stored); %.0f records per CPU-second (%.1f s user+sys) | %s |\n", rate, full.WallSec, records, full.Docs, cpuRate, full.CPUSec, ok(rate >= 25000))
-	fmt.Fprintf(&b, "| full build peak memory < 300 MB | %.0f MB max RSS | %s |\n", full.MaxRSSMB, ok(full.MaxRSSMB < 300))
-	fmt.Fprintf(&b, "| delta of %d changed records < 2 s | %.2f s wall, %.2f s CPU (%d updated, %.0f MB max RSS) | %s |\n", changes, delta.WallSec, delta.CPUSec, delta.Updated, delta.MaxRSSMB, ok(delta.WallSec < 2))
+	fmt.Fprintf(&b, "| full build peak memory < 300 MB | %.0f MB peak anonymous memory (heap, stacks); %.0f MB max RSS including the mmap'd database pages | %s |\n", full.AnonMB, full.MaxRSSMB, ok(full.AnonMB < 300))
+	fmt.Fprintf(&b, "| delta of %d changed records < 2 s | %.2f s wall, %.2f s CPU (%d updated, %.0f MB peak anonymous memory) | wall %s, CPU %s |\n", changes, delta.WallSec, delta.CPUSec, delta.Updated, delta.AnonMB, ok(delta.WallSec < 2), ok(delta.CPUSec < 2))
 	fmt.Fprintf(&b, "| lookup p99 < 20 µs, cold | wall %.1f µs (hits p50 %.1f, hits p99 %.1f, misses p99 %.1f); thread CPU p50 %.1f, p99 %.1f µs | wall %s, CPU %s |\n", lr.ColdAllP99, lr.ColdHitP50, lr.ColdHitP99, lr.ColdMissP99, lr.ColdCPUP50, lr.ColdCPUP99, ok(lr.ColdAllP99 < 20), ok(lr.ColdCPUP99 < 20))
 	fmt.Fprintf(&b, "| lookup p99 < 20 µs, hot | wall %.1f µs (hits p50 %.1f, hits p99 %.1f, misses p99 %.1f); thread CPU p50 %.1f, p99 %.1f µs | wall %s, CPU %s |\n", lr.HotAllP99, lr.HotHitP50, lr.HotHitP99, lr.HotMissP99, lr.HotCPUP50, lr.HotCPUP99, ok(lr.HotAllP99 < 20), ok(lr.HotCPUP99 < 20))
 	fmt.Fprintf(&b, "| lookup p99, cold after `DB.Prefetch` (%.0f ms) | wall %.1f µs; thread CPU %.1f µs | wall %s, CPU %s |\n", lr.PrefetchMs, lr.PrefetchedAllP99, lr.PrefetchedCPUP99, ok(lr.PrefetchedAllP99 < 20), ok(lr.PrefetchedCPUP99 < 20))

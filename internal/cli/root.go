@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -94,6 +95,9 @@ type globals struct {
 
 	bars     progress.Reporter
 	template string
+
+	cpuProfile, memProfile string
+	stopProfile            func()
 }
 
 // imageOptions turns the source flags into image options. Progress for
@@ -185,6 +189,11 @@ vulnerable, and what is badly built, and says what to do about it.`,
 	pf.StringArrayVarP(&g.output, "output", "o", nil, "write the report to FILE instead of stdout; FORMAT=FILE writes that format there (repeatable)")
 	pf.StringVar(&g.cacheDir, "cache-dir", defaultCacheDir(), "directory for the vulnerability database, layer cache and temporary files")
 	pf.BoolVar(&g.noColor, "no-color", false, "never colour the output")
+	pf.StringVar(&g.cpuProfile, "cpuprofile", os.Getenv("VIGIL_CPUPROFILE"), "write a CPU profile to this file (go tool pprof)")
+	pf.StringVar(&g.memProfile, "memprofile", os.Getenv("VIGIL_MEMPROFILE"), "write a heap profile to this file when the command ends")
+	pf.MarkHidden("cpuprofile")
+	pf.MarkHidden("memprofile")
+	root.PersistentPostRun = func(*cobra.Command, []string) { g.finishProfiles() }
 	root.AddCommand(
 		newInspectCommand(g),
 		newImageCommand(g),
@@ -221,7 +230,39 @@ func (g *globals) setup() error {
 	if g.cacheDir == "" {
 		return usageError("no cache directory: set --cache-dir or VIGIL_CACHE_DIR")
 	}
+	return g.startProfiles()
+}
+
+// startProfiles starts CPU profiling when asked (--cpuprofile or
+// VIGIL_CPUPROFILE), so anyone can see where a scan's time goes.
+func (g *globals) startProfiles() error {
+	if g.cpuProfile == "" {
+		return nil
+	}
+	f, err := os.Create(g.cpuProfile)
+	if err != nil {
+		return fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return fmt.Errorf("cpu profile: %w", err)
+	}
+	g.stopProfile = func() { pprof.StopCPUProfile(); f.Close() }
 	return nil
+}
+
+func (g *globals) finishProfiles() {
+	if g.stopProfile != nil {
+		g.stopProfile()
+		g.stopProfile = nil
+	}
+	if g.memProfile != "" {
+		if f, err := os.Create(g.memProfile); err == nil {
+			runtime.GC()
+			pprof.WriteHeapProfile(f)
+			f.Close()
+		}
+	}
 }
 
 func defaultCacheDir() string {

@@ -121,12 +121,15 @@ func (im *importer) importZip(ctx context.Context, file, folder string, maxUncom
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// One buffer per worker: nothing keeps a reference to the
+			// record's bytes after putOSV returns.
+			var buf bytes.Buffer
 			for zf := range work {
 				if ctx.Err() != nil {
 					continue
 				}
 				origin := path.Base(file) + ":" + zf.Name
-				data, err := readZipEntry(zf)
+				data, err := readZipEntry(zf, &buf)
 				total.Add(int64(len(data)))
 				if total.Load() > maxUncompressed {
 					cancel(fmt.Errorf("zip inflates to more than %d bytes (zip bomb?)", maxUncompressed))
@@ -187,7 +190,9 @@ func isRecordName(name string) bool {
 	return ext == ".json" || ext == ".yaml" || ext == ".yml"
 }
 
-func readZipEntry(zf *zip.File) ([]byte, error) {
+// readZipEntry reads a member into buf (reset first) and returns its bytes,
+// valid until the next call with the same buffer.
+func readZipEntry(zf *zip.File, buf *bytes.Buffer) ([]byte, error) {
 	if zf.UncompressedSize64 > osv.MaxRecordSize {
 		return nil, fmt.Errorf("record of %d bytes is over the %d byte limit", zf.UncompressedSize64, osv.MaxRecordSize)
 	}
@@ -196,9 +201,10 @@ func readZipEntry(zf *zip.File) ([]byte, error) {
 		return nil, err
 	}
 	defer rc.Close()
-	// The header's size is only a hint (a hostile zip can lie): read at
-	// most one byte past the limit whatever it says.
-	buf := bytes.NewBuffer(make([]byte, 0, zf.UncompressedSize64+bytes.MinRead))
+	// The header's size is only a hint (a hostile zip can lie, though
+	// archive/zip stops at it): read at most one byte past the limit.
+	buf.Reset()
+	buf.Grow(int(zf.UncompressedSize64) + bytes.MinRead)
 	_, err = buf.ReadFrom(io.LimitReader(rc, osv.MaxRecordSize+1))
 	data := buf.Bytes()
 	if err != nil {
@@ -234,7 +240,14 @@ func (u *updater) osvEcosystem(ctx context.Context, eco string) {
 		return
 	}
 	defer res.cleanup()
+	select {
+	case u.zips <- struct{}{}:
+	case <-ctx.Done():
+		u.rep.fail(vulndb.SourceOSV, []string{eco}, fmt.Errorf("%s: %w", eco, ctx.Err()))
+		return
+	}
 	wm, err := im.importZip(ctx, res.file, eco, u.opts.MaxUncompressed)
+	<-u.zips
 	if err != nil {
 		u.rep.fail(vulndb.SourceOSV, []string{eco}, fmt.Errorf("%s: all.zip: %w", eco, err))
 		return
@@ -252,9 +265,15 @@ type modEntry struct {
 	id       string
 }
 
-// parseModifiedIndex reads "<RFC3339>,<ID>" lines. Bad lines are returned
-// as messages.
-func parseModifiedIndex(data []byte) ([]modEntry, []string) {
+// indexSlack is how far out of order modified_id.csv may be: reading stops
+// at the first line older than the watermark by more than this. The export
+// writes it newest first; the slack only guards against small disorder.
+const indexSlack = 24 * time.Hour
+
+// parseModifiedIndex reads "<RFC3339>,<ID>" lines, newest first, up to the
+// first line older than stop (all of them when stop is zero). Bad lines
+// are returned as messages.
+func parseModifiedIndex(data []byte, stop time.Time) ([]modEntry, []string) {
 	var out []modEntry
 	var bad []string
 	sc := bufio.NewScanner(bytes.NewReader(data))
@@ -272,6 +291,9 @@ func parseModifiedIndex(data []byte) ([]modEntry, []string) {
 		if !ok || err != nil || !validRecordID(id) {
 			bad = append(bad, fmt.Sprintf("modified_id.csv line %d: %q", line, trunc(t)))
 			continue
+		}
+		if !stop.IsZero() && m.Before(stop) {
+			break
 		}
 		out = append(out, modEntry{modified: m, id: id})
 	}
@@ -301,7 +323,7 @@ func (u *updater) osvDelta(ctx context.Context, im *importer, eco, base string, 
 	if err != nil {
 		return false, err
 	}
-	entries, bad := parseModifiedIndex(res.data)
+	entries, bad := parseModifiedIndex(res.data, st.Watermark.Add(-indexSlack))
 	for _, m := range bad {
 		u.rep.malformed(vulndb.SourceOSV, []string{eco}, eco+": "+m)
 	}

@@ -332,7 +332,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return nil, err
 	}
 	f := &fetcher{client: opts.HTTP, retries: opts.Retries, backoff: opts.Backoff, stall: opts.StallTimeout, progress: opts.Progress}
-	u := &updater{opts: &opts, b: b, f: f, rep: rep, dir: filepath.Dir(dbPath), meta: b.Meta()}
+	u := &updater{opts: &opts, b: b, f: f, rep: rep, dir: filepath.Dir(dbPath), meta: b.Meta(), zips: make(chan struct{}, 1)}
 	ok := u.run(ctx)
 	rep.Retries = int(f.retried.Load())
 	if err := ctx.Err(); err != nil {
@@ -399,6 +399,9 @@ type updater struct {
 
 	mu        sync.Mutex
 	succeeded int
+	// zips admits one all.zip import at a time: each already uses every
+	// core, and each holds its archive's directory in memory.
+	zips chan struct{}
 }
 
 func (u *updater) ok() {

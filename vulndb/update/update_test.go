@@ -659,7 +659,7 @@ func TestInstall(t *testing.T) {
 
 func TestParseModifiedIndex(t *testing.T) {
 	in := "2024-05-01T10:00:00Z,GHSA-new\n\n2024-04-01T00:00:00.123Z,PYSEC-1\nnot a line\n2024-13-01T00:00:00Z,X-1\n2024-01-01T00:00:00Z,../etc\n2023-01-01T00:00:00Z,GO-2023-1\n"
-	got, bad := parseModifiedIndex([]byte(in))
+	got, bad := parseModifiedIndex([]byte(in), time.Time{})
 	want := []modEntry{
 		{time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC), "GHSA-new"},
 		{time.Date(2024, 4, 1, 0, 0, 0, 123e6, time.UTC), "PYSEC-1"},
@@ -670,5 +670,10 @@ func TestParseModifiedIndex(t *testing.T) {
 	}
 	if len(bad) != 3 {
 		t.Errorf("bad lines: %v", bad)
+	}
+	// Reading stops at the first line older than the cut-off.
+	got, _ = parseModifiedIndex([]byte(in), time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC))
+	if len(got) != 2 {
+		t.Errorf("with a cut-off: %v", got)
 	}
 }

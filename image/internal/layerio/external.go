@@ -63,6 +63,7 @@ func newExternalGzip(tool string, r io.Reader, name string) (*externalReader, er
 	if err != nil {
 		return nil, err
 	}
+	growPipe(out)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("layerio: starting %s for %s: %w", tool, name, err)
 	}

@@ -245,3 +245,8 @@ func CheckContext(ctx context.Context, what string) error {
 	}
 	return nil
 }
+
+// SelfChecking reports whether the stream verifies its own content as it
+// is read: gzip members end with a CRC-32 and length of their content that
+// every decompressor checks, so hashing the output again buys nothing.
+func (n *namedReader) SelfChecking() bool { return n.codec == "gzip" }

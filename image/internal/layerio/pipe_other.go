@@ -1,0 +1,7 @@
+//go:build !linux
+
+package layerio
+
+import "io"
+
+func growPipe(io.Reader) {}
