@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -113,6 +114,11 @@ func OpenSection(sr *io.SectionReader, closer io.Closer, name string) (io.ReadCl
 	}
 	if c == None {
 		return &SeekReadCloser{SectionReader: sr, closer: closer}, nil
+	}
+	if f := wholeFile(sr); f != nil {
+		// An external decompressor reads the file itself: no copy through
+		// this process.
+		return decompress(f, closer, c, name)
 	}
 	return decompress(sr, closer, c, name)
 }
@@ -250,3 +256,21 @@ func CheckContext(ctx context.Context, what string) error {
 // is read: gzip members end with a CRC-32 and length of their content that
 // every decompressor checks, so hashing the output again buys nothing.
 func (n *namedReader) SelfChecking() bool { return n.codec == "gzip" }
+
+// wholeFile returns the file behind sr when sr spans all of it from its
+// start and the file's offset is still at 0, else nil.
+func wholeFile(sr *io.SectionReader) *os.File {
+	outer, off, n := sr.Outer()
+	f, ok := outer.(*os.File)
+	if !ok || off != 0 {
+		return nil
+	}
+	st, err := f.Stat()
+	if err != nil || st.Size() != n {
+		return nil
+	}
+	if pos, err := f.Seek(0, io.SeekCurrent); err != nil || pos != 0 {
+		return nil
+	}
+	return f
+}
