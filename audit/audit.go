@@ -17,6 +17,7 @@ package audit
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -71,4 +72,29 @@ func listNames(names []string, max int) string {
 		return strings.Join(names, ", ")
 	}
 	return strings.Join(names[:max], ", ") + ", +" + strconv.Itoa(len(names)-max) + " more"
+}
+
+// ContainerImageVulns is the issue for a container whose image has known
+// vulnerabilities: counts says how many of each severity; the issue takes
+// the worst one.
+func ContainerImageVulns(containerName, image, imageID string, counts map[report.Severity]int) (report.Issue, bool) {
+	total := 0
+	worst := report.Severity("")
+	var parts []string
+	for _, s := range []report.Severity{report.Critical, report.High, report.Medium, report.Low, report.Negligible, report.Unknown} {
+		if n := counts[s]; n > 0 {
+			total += n
+			if worst == "" {
+				worst = s
+			}
+			parts = append(parts, fmt.Sprintf("%d %s", n, s))
+		}
+	}
+	if total == 0 {
+		return report.Issue{}, false
+	}
+	is := catalog.Get(catalog.CtrImageVulns).Issue(containerName, 0, -1,
+		fmt.Sprintf("%s (%s): %d known vulnerabilities: %s", image, imageID, total, strings.Join(parts, ", ")))
+	is.Severity = worst
+	return is, true
 }

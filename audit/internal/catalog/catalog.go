@@ -150,6 +150,7 @@ const (
 	CtrNoLimits        = "VGL-CTR-009"
 	CtrMutableImage    = "VGL-CTR-010"
 	CtrUnconfined      = "VGL-CTR-011"
+	CtrImageVulns      = "VGL-CTR-012"
 )
 
 // References used by several rules.
@@ -516,6 +517,10 @@ func All() []Rule {
 		{ID: CtrUnconfined, Name: "unconfined-profile", Title: "seccomp or AppArmor disabled", Severity: report.Medium, Category: report.CategoryContainer,
 			Description: descUnconfined, Fix: "Recreate the container without --security-opt seccomp=unconfined / apparmor=unconfined.",
 			Reference: refSeccomp, Standard: cis + "5.21"},
+		{ID: CtrImageVulns, Name: "image-vulnerabilities", Title: "Container runs an image with known vulnerabilities", Severity: report.High, Category: report.CategoryContainer,
+			Description: "The image this container was started from has packages with known vulnerabilities. A running container keeps the image it started with: fixing the image does nothing until the container is recreated from the rebuilt image. The finding's severity is that of the worst vulnerability; vigil image docker:ID lists them all.",
+			Fix:         "Rebuild the image on a current base and bump the vulnerable dependencies (vigil image docker:ID says how), then recreate the container from the new image.",
+			Reference:   "https://docs.docker.com/build/building/best-practices/#rebuild-your-images-often", Standard: cis + "4.3"},
 	}
 }
 
