@@ -70,6 +70,18 @@ def main():
     cases["vigil sbom archive (cold)"] = (cold, [vigil, "sbom", "--quiet", "--cache-dir", vc_cold, "--format", "json", f"docker-archive:{archive}"], False)
     subprocess.run([vigil, "sbom", "--quiet", "--cache-dir", vc_warm, "--format", "json", f"oci-dir:{oci}#ref"], stdout=subprocess.DEVNULL, check=True)
     cases["vigil sbom oci (warm)"] = (lambda: None, [vigil, "sbom", "--quiet", "--cache-dir", vc_warm, "--format", "json", f"oci-dir:{oci}#ref"], False)
+    # Rebuilt image: same base layers, new top layer; the cache holds the
+    # reference image's layers, so only the new layer is walked.
+    rebuilt = os.path.join(out, "rebuilt-oci")
+    vc_reb = os.path.join(work, "rebuilt")
+    if os.path.exists(rebuilt):
+        def reb_prep():
+            shutil.rmtree(vc_reb, ignore_errors=True)
+            subprocess.run([vigil, "sbom", "--quiet", "--cache-dir", vc_reb, "--format", "json", f"oci-dir:{oci}#ref"], stdout=subprocess.DEVNULL, check=True)
+        cases["vigil sbom rebuilt image (base layers cached)"] = (reb_prep, [vigil, "sbom", "--quiet", "--cache-dir", vc_reb, "--format", "json", f"oci-dir:{rebuilt}#ref"], False)
+    synth = os.path.join(out, "synthetic-oci")
+    if os.path.exists(os.path.join(synth, "index.json")):
+        cases["vigil sbom synthetic 10x (cold)"] = (cold, [vigil, "sbom", "--quiet", "--cache-dir", vc_cold, "--format", "json", f"oci-dir:{synth}#synthetic"], False)
     db = os.environ.get("VIGIL_BENCH_DB_DIR")
     if db:
         def cold_db():
@@ -125,7 +137,8 @@ def main():
     F, FA = "floor-oci (igzip -dc, 2 at a time)", "floor-archive (cat)"
     V, VA, VW = "vigil sbom oci (cold)", "vigil sbom archive (cold)", "vigil sbom oci (warm)"
     pairs = [(V, F), (VA, FA), (V, "trivy sbom oci (cold)"), (VA, "trivy sbom archive (cold)"), (V, "syft oci (cold)"),
-             ("vigil image oci (cold, with DB)", V)]
+             ("vigil image oci (cold, with DB)", V), ("vigil sbom synthetic 10x (cold)", V),
+             ("vigil sbom rebuilt image (base layers cached)", V)]
     for x, y in pairs:
         if x in med and y in med:
             lines.append(f"| {x} / {y} | {ratio(x, y, 0)} | {ratio(x, y, 2)} |")
