@@ -211,6 +211,10 @@ func (g *globals) runScan(cmd *cobra.Command, ref string, f *imageFlags) error {
 	if err != nil {
 		return err
 	}
+	sbomFile, isSBOM := strings.CutPrefix(ref, sbomPrefix)
+	if isSBOM {
+		scanners = g.sbomScanners(cmd, scanners)
+	}
 	cfg, vex, popts, err := g.loadPolicy(cmd, f)
 	if err != nil {
 		return err
@@ -241,7 +245,12 @@ func (g *globals) runScan(cmd *cobra.Command, ref string, f *imageFlags) error {
 		}
 		defer db.Close()
 	}
-	r, err := svc.Inventory(ctx, ref, opts)
+	var r *report.Report
+	if isSBOM {
+		r, err = g.sbomInventory(svc, sbomFile)
+	} else {
+		r, err = svc.Inventory(ctx, ref, opts)
+	}
 	if err != nil {
 		return err
 	}
