@@ -1,40 +1,26 @@
 package dotnet
 
 import (
-	"bytes"
-	"context"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/vigilsec/vigil/extract"
+	"github.com/vigilsec/vigil/internal/testutil/extracttest"
 )
-
-type fileInfo struct {
-	size int64
-	mode fs.FileMode
-}
-
-func (f fileInfo) Name() string       { return "" }
-func (f fileInfo) Size() int64        { return f.size }
-func (f fileInfo) Mode() fs.FileMode  { return f.mode }
-func (f fileInfo) ModTime() time.Time { return time.Time{} }
-func (f fileInfo) IsDir() bool        { return f.mode.IsDir() }
-func (f fileInfo) Sys() any           { return nil }
 
 func run(t testing.TB, ex extract.Extractor, p string, b []byte) (*extract.Result, error) {
 	t.Helper()
-	return ex.Extract(context.Background(), &extract.Input{Path: p, Info: fileInfo{size: int64(len(b))}, Reader: bytes.NewReader(b), Size: int64(len(b))})
+	return extracttest.Run(t, ex, p, b)
 }
 
 func TestWants(t *testing.T) {
 	deps, lock := New(), NewLockfile()
-	small := fileInfo{size: 100}
+	small := extracttest.FileInfo{Sz: 100}
 	tests := []struct {
 		path       string
 		fi         fs.FileInfo
@@ -46,8 +32,8 @@ func TestWants(t *testing.T) {
 		{"app/WebApi.runtimeconfig.json", small, false, false},
 		{"src/WebApi/packages.lock.json", small, false, true},
 		{"src/WebApi/packages.config", small, false, false},
-		{"app/WebApi.deps.json", fileInfo{size: 65 << 20}, false, false},
-		{"app/WebApi.deps.json", fileInfo{size: 100, mode: fs.ModeSymlink}, false, false},
+		{"app/WebApi.deps.json", extracttest.FileInfo{Sz: 65 << 20}, false, false},
+		{"app/WebApi.deps.json", extracttest.FileInfo{Sz: 100, Mod: fs.ModeSymlink}, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {

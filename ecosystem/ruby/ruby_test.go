@@ -2,7 +2,6 @@ package ruby
 
 import (
 	"bytes"
-	"context"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -10,33 +9,21 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/vigilsec/vigil/extract"
+	"github.com/vigilsec/vigil/internal/testutil/extracttest"
 )
-
-type fileInfo struct {
-	size int64
-	mode fs.FileMode
-}
-
-func (f fileInfo) Name() string       { return "" }
-func (f fileInfo) Size() int64        { return f.size }
-func (f fileInfo) Mode() fs.FileMode  { return f.mode }
-func (f fileInfo) ModTime() time.Time { return time.Time{} }
-func (f fileInfo) IsDir() bool        { return f.mode.IsDir() }
-func (f fileInfo) Sys() any           { return nil }
 
 func run(t testing.TB, ex extract.Extractor, p string, b []byte) (*extract.Result, error) {
 	t.Helper()
-	return ex.Extract(context.Background(), &extract.Input{Path: p, Info: fileInfo{size: int64(len(b))}, Reader: bytes.NewReader(b), Size: int64(len(b))})
+	return extracttest.Run(t, ex, p, b)
 }
 
 func TestWants(t *testing.T) {
 	spec, lock := New(), NewLockfile()
-	small := fileInfo{size: 100}
+	small := extracttest.FileInfo{Sz: 100}
 	tests := []struct {
 		path       string
 		fi         fs.FileInfo
@@ -49,8 +36,8 @@ func TestWants(t *testing.T) {
 		{"app/vendor/bundle/ruby/3.1.0/specifications/rack-2.2.3.gemspec", small, true, false},
 		{"specifications/rack-2.2.3.gemspec", small, true, false},
 		{"usr/lib/ruby/gems/3.1.0/gems/rack-2.2.3/rack.gemspec", small, false, false},
-		{"usr/lib/ruby/gems/3.1.0/specifications/rake-13.0.6.gemspec", fileInfo{size: 5 << 20}, false, false},
-		{"usr/lib/ruby/gems/3.1.0/specifications/rake-13.0.6.gemspec", fileInfo{size: 100, mode: fs.ModeSymlink}, false, false},
+		{"usr/lib/ruby/gems/3.1.0/specifications/rake-13.0.6.gemspec", extracttest.FileInfo{Sz: 5 << 20}, false, false},
+		{"usr/lib/ruby/gems/3.1.0/specifications/rake-13.0.6.gemspec", extracttest.FileInfo{Sz: 100, Mod: fs.ModeSymlink}, false, false},
 		{"srv/app/Gemfile.lock", small, false, true},
 		{"Gemfile.lock", small, false, true},
 		{"srv/app/gems.locked", small, false, true},
@@ -58,7 +45,7 @@ func TestWants(t *testing.T) {
 		{"usr/local/bundle/gems/rack-2.2.3/Gemfile.lock", small, false, false},
 		{"usr/local/bundle/bundler/gems/devise-3b1f2a9c4d5e/Gemfile.lock", small, false, false},
 		{"srv/app/Gemfile", small, false, false},
-		{"srv/app/Gemfile.lock", fileInfo{size: 0}, false, false},
+		{"srv/app/Gemfile.lock", extracttest.FileInfo{Sz: 0}, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
