@@ -33,7 +33,7 @@ const Version = 1
 // Limits that protect the walk from hostile layers.
 const (
 	DefaultMaxEntries   = 5_000_000
-	DefaultMemFileLimit = 16 << 20
+	DefaultMemFileLimit = 4 << 20
 	maxPathLen          = 4096
 )
 
