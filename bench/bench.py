@@ -82,6 +82,9 @@ def main():
     synth = os.path.join(out, "synthetic-oci")
     if os.path.exists(os.path.join(synth, "index.json")):
         cases["vigil sbom synthetic 10x (cold)"] = (cold, [vigil, "sbom", "--quiet", "--cache-dir", vc_cold, "--format", "json", f"oci-dir:{synth}#synthetic"], False)
+    same = os.path.join(out, "synthetic-same-oci")
+    if os.path.exists(os.path.join(same, "index.json")):
+        cases["vigil sbom synthetic 10x, same paths (cold)"] = (cold, [vigil, "sbom", "--quiet", "--cache-dir", vc_cold, "--format", "json", f"oci-dir:{same}#synthetic"], False)
     db = os.environ.get("VIGIL_BENCH_DB_DIR")
     if db:
         def cold_db():
@@ -137,7 +140,7 @@ def main():
     F, FA = "floor-oci (igzip -dc, 2 at a time)", "floor-archive (cat)"
     V, VA, VW = "vigil sbom oci (cold)", "vigil sbom archive (cold)", "vigil sbom oci (warm)"
     pairs = [(V, F), (VA, FA), (V, "trivy sbom oci (cold)"), (VA, "trivy sbom archive (cold)"), (V, "syft oci (cold)"),
-             ("vigil image oci (cold, with DB)", V), ("vigil sbom synthetic 10x (cold)", V),
+             ("vigil image oci (cold, with DB)", V), ("vigil sbom synthetic 10x (cold)", V), ("vigil sbom synthetic 10x, same paths (cold)", V),
              ("vigil sbom rebuilt image (base layers cached)", V)]
     for x, y in pairs:
         if x in med and y in med:

@@ -1,7 +1,10 @@
 // Command mksynthetic writes a synthetic image N times larger than the
 // reference image, for the flat-memory benchmark: every layer of the
 // reference OCI layout is emitted N times, each copy with its paths moved
-// under copyK/ so that contents, diffIDs and package locations differ.
+// under copyK/ so that contents, diffIDs and package locations differ (N
+// times the packages too), or with -same-paths at the original paths, so
+// that each copy rewrites the one before (N times the bytes, the same
+// final packages).
 // Layers are compressed with pigz (or igzip) when installed.
 //
 //	go run ./bench/mksynthetic -in bench/out/reference-oci -tag ref -n 10 -out bench/out/synthetic-oci
@@ -57,8 +60,9 @@ func (h *hashWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// rewrite copies the layer tar from r to w with every name under prefix.
-func rewrite(r io.Reader, w io.Writer, prefix string) error {
+// rewrite copies the layer tar from r to w with every name under prefix,
+// and adds a marker file naming the copy, so no two copies share a diffID.
+func rewrite(r io.Reader, w io.Writer, prefix, marker string) error {
 	tr := tar.NewReader(r)
 	tw := tar.NewWriter(w)
 	for {
@@ -80,6 +84,12 @@ func rewrite(r io.Reader, w io.Writer, prefix string) error {
 			return err
 		}
 	}
+	if err := tw.WriteHeader(&tar.Header{Name: marker, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(marker))}); err != nil {
+		return err
+	}
+	if _, err := tw.Write([]byte(marker)); err != nil {
+		return err
+	}
 	return tw.Close()
 }
 
@@ -88,6 +98,7 @@ func main() {
 	tag := flag.String("tag", "ref", "tag in the reference layout")
 	n := flag.Int("n", 10, "copies of each layer")
 	out := flag.String("out", "bench/out/synthetic-oci", "output OCI layout")
+	samePaths := flag.Bool("same-paths", false, "keep every copy at the original paths (later copies overwrite earlier ones): 10x the bytes, the same final file system and packages")
 	flag.Parse()
 
 	var index struct {
@@ -147,7 +158,11 @@ func main() {
 				log.Fatal(err)
 			}
 			diff := &hashWriter{w: pw, h: sha256.New()}
-			if err := rewrite(raw, diff, fmt.Sprintf("copy%d/", k)); err != nil {
+			prefix := fmt.Sprintf("copy%d/", k)
+			if *samePaths {
+				prefix = ""
+			}
+			if err := rewrite(raw, diff, prefix, fmt.Sprintf("vigil-synthetic-copy-%d-of-layer-%d", k, li)); err != nil {
 				log.Fatal(err)
 			}
 			io.Copy(io.Discard, raw)
