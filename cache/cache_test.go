@@ -22,7 +22,7 @@ func sample(id string) *layerfs.LayerResult {
 			Packages: []inventory.Package{{Ecosystem: inventory.Deb, Name: "bash", Version: "5.2.15-2+b8", SourceName: "bash", SourceVersion: "5.2.15-2"}},
 			Distro:   &inventory.Distro{Family: "debian", Version: "12"},
 		}}},
-		Paths:     []uint64{1, 2, 3},
+		Dirs:      []uint64{1, 3},
 		NonDirs:   []uint64{2},
 		Whiteouts: []string{"a/b"},
 		Count:     3,

@@ -28,7 +28,7 @@ import (
 
 // Version is bumped whenever the shape or meaning of a LayerResult changes;
 // it is part of the layer cache key.
-const Version = 1
+const Version = 2
 
 // Limits that protect the walk from hostile layers.
 const (
@@ -148,10 +148,11 @@ type FileResult struct {
 type LayerResult struct {
 	DiffID string       `json:"diffID,omitempty"`
 	Files  []FileResult `json:"files,omitempty"`
-	// Paths and NonDirs are sorted 64-bit hashes of every entry path and of
-	// every entry that is not a directory: enough to decide whether the layer
-	// replaces or hides a path of a lower layer, at 8 bytes an entry.
-	Paths   []uint64 `json:"paths,omitempty"`
+	// Dirs and NonDirs are sorted 64-bit hashes of the paths of the
+	// layer's directories and of its other entries: enough to decide whether
+	// the layer replaces or hides a path of a lower layer, at 8 bytes an
+	// entry.
+	Dirs    []uint64 `json:"dirs,omitempty"`
 	NonDirs []uint64 `json:"nonDirs,omitempty"`
 	// Whiteouts are paths this layer deletes from lower layers; Opaques are
 	// directories whose lower-layer contents it hides.
@@ -231,6 +232,7 @@ func walkLayers(ctx context.Context, layers []image.Layer, opts *Options) ([]*La
 	})
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	pr := &pruner{results: results, index: make([]*layerIndex, len(layers)), pruned: make([][]bool, len(layers))}
 	var wg sync.WaitGroup
 	work := make(chan int)
 	var errMu sync.Mutex
@@ -250,7 +252,7 @@ func walkLayers(ctx context.Context, layers []image.Layer, opts *Options) ([]*La
 					errMu.Unlock()
 					continue
 				}
-				results[i] = lr
+				pr.done(i, lr)
 			}
 		}()
 	}
@@ -345,4 +347,66 @@ func hashPath(p string) uint64 {
 func has(sorted []uint64, h uint64) bool {
 	_, ok := slices.BinarySearch(sorted, h)
 	return ok
+}
+
+// pruner drops, as layers finish, the bulky parts of extractor results for
+// files that a finished upper layer hides: their file lists, distro and
+// ownership data can never reach the inventory. What the merge still needs
+// from a hidden file stays: package identities (for layer attribution) and
+// persistent findings (secrets ship in every layer that holds them).
+// Without it, an image whose layers rewrite the same large files (every
+// apt-get layer rewrites dpkg's database) holds every copy until the merge.
+type pruner struct {
+	mu      sync.Mutex
+	results []*LayerResult
+	index   []*layerIndex
+	pruned  [][]bool // per layer, per FileResult: already cut down
+}
+
+func (p *pruner) done(i int, lr *LayerResult) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.results[i] = lr
+	p.index[i] = index(lr)
+	p.pruned[i] = make([]bool, len(lr.Files))
+	// The new layer's files against the finished layers above it, then the
+	// finished layers below it against the new one.
+	for j := i + 1; j < len(p.index); j++ {
+		if p.index[j] != nil {
+			prune(lr, p.pruned[i], p.index[j])
+		}
+	}
+	for k := 0; k < i; k++ {
+		if p.results[k] != nil {
+			prune(p.results[k], p.pruned[k], p.index[i])
+		}
+	}
+}
+
+// prune strips lower's results for files that upper hides.
+func prune(lower *LayerResult, done []bool, upper *layerIndex) {
+	for fi := range lower.Files {
+		fr := &lower.Files[fi]
+		if fr.Result == nil || done[fi] || !upper.hides(fr.Path) {
+			continue
+		}
+		res := *fr.Result // a copy: a cached result may be shared
+		res.Distro, res.Owned = nil, nil
+		if len(res.Packages) > 0 {
+			pk := make([]inventory.Package, len(res.Packages))
+			for k, q := range res.Packages {
+				pk[k] = inventory.Package{Ecosystem: q.Ecosystem, Group: q.Group, Name: q.Name, Version: q.Version, Arch: q.Arch}
+			}
+			res.Packages = pk
+		}
+		var keep []extract.FileFinding
+		for _, f := range res.Files {
+			if f.Persistent {
+				keep = append(keep, f)
+			}
+		}
+		res.Files = keep
+		fr.Result = &res
+		done[fi] = true
+	}
 }

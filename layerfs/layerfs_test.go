@@ -545,3 +545,42 @@ func TestWalkMutatedLayers(t *testing.T) {
 		t.Errorf("temporary files left: %d", len(left))
 	}
 }
+
+// TestHiddenResultsArePruned: a file rewritten by an upper layer keeps only
+// what the merge needs (package identities for attribution), not its file
+// lists; the inventory is the same either way.
+func TestHiddenResultsArePruned(t *testing.T) {
+	img := mkImage(
+		mkTar(t, file("var/lib/owner.own", "/a /b /c"), file("var/db.pkg", "a 1\n")),
+		mkTar(t, file("var/lib/owner.own", "/a /b"), file("var/db.pkg", "a 1\nb 1\n")),
+	)
+	res, err := walk(t, img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fr := range res.Layers[0].Files {
+		for _, p := range fr.Result.Packages {
+			if len(p.Files) != 0 {
+				t.Errorf("hidden %s still holds its file list %v", fr.Path, p.Files)
+			}
+		}
+	}
+	sum := summarize(res.Inventory)
+	want := []got{
+		{"owner", "1", "var/lib/owner.own", 0, 1, ""},
+		{"a", "1", "var/db.pkg", 0, 1, ""},
+		{"b", "1", "var/db.pkg", 1, 1, ""},
+	}
+	if diff := cmp.Diff(want, sum); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	var owner *inventory.Package
+	for i := range res.Inventory.Packages {
+		if res.Inventory.Packages[i].Name == "owner" {
+			owner = &res.Inventory.Packages[i]
+		}
+	}
+	if owner == nil || len(owner.Files) != 2 {
+		t.Errorf("visible owner package lost its files: %+v", owner)
+	}
+}

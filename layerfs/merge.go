@@ -45,7 +45,7 @@ func index(lr *LayerResult) *layerIndex {
 // of a lower layer: it writes p itself, whites out p or an ancestor, makes
 // an ancestor opaque, or puts a non-directory where an ancestor was.
 func (li *layerIndex) hides(p string) bool {
-	if has(li.lr.Paths, hashPath(p)) || li.whiteouts[p] {
+	if li.writes(p) || li.whiteouts[p] {
 		return true
 	}
 	for a := parent(p); a != ""; a = parent(a) {
@@ -54,6 +54,12 @@ func (li *layerIndex) hides(p string) bool {
 		}
 	}
 	return false
+}
+
+// writes reports whether the layer has an entry of any kind at p.
+func (li *layerIndex) writes(p string) bool {
+	h := hashPath(p)
+	return has(li.lr.NonDirs, h) || has(li.lr.Dirs, h)
 }
 
 func parent(p string) string {
@@ -157,7 +163,7 @@ func (v *View) introducedBy(p *inventory.Package, fr *FileResult, i int) int {
 		lj := v.layers[j]
 		idx, wrote := lj.files[fr.Path]
 		if !wrote {
-			if has(lj.lr.Paths, hashPath(fr.Path)) {
+			if lj.writes(fr.Path) {
 				return intro // written here but yielded nothing: a different file
 			}
 			if lj.hides(fr.Path) {

@@ -57,8 +57,9 @@ func (w *layerWalker) observe(p string, fi fs.FileInfo) {
 // record notes an entry in the layer's path index.
 func (w *layerWalker) record(e Entry) {
 	h := hashPath(e.Path)
-	w.lr.Paths = append(w.lr.Paths, h)
-	if e.Type != TypeDir {
+	if e.Type == TypeDir {
+		w.lr.Dirs = append(w.lr.Dirs, h)
+	} else {
 		w.lr.NonDirs = append(w.lr.NonDirs, h)
 	}
 	if e.Type == TypeFile {
@@ -71,8 +72,8 @@ func (w *layerWalker) record(e Entry) {
 
 func (w *layerWalker) finish() *LayerResult {
 	lr := w.lr
-	slices.Sort(lr.Paths)
-	lr.Paths = slices.Compact(lr.Paths)
+	slices.Sort(lr.Dirs)
+	lr.Dirs = slices.Compact(lr.Dirs)
 	slices.Sort(lr.NonDirs)
 	lr.NonDirs = slices.Compact(lr.NonDirs)
 	slices.Sort(lr.Whiteouts)
