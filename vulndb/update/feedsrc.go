@@ -229,29 +229,16 @@ func (u *updater) alpineSecdb(ctx context.Context) {
 }
 
 func (u *updater) kev(ctx context.Context) {
-	src, u0 := vulndb.SourceKEV, u.opts.KEVURL
-	res, err := u.fetchFeed(ctx, src, src, u0)
-	if err != nil {
-		u.rep.fail(src, nil, err)
-		return
-	}
-	if res == nil {
-		u.ok()
-		return
-	}
-	defer res.cleanup()
-	parsed, err := parseFile(res, func(r io.Reader) (*feeds.KEVResult, error) { return feeds.ParseKEV(r) })
-	if err != nil {
-		u.rep.fail(src, nil, fmt.Errorf("%s: %w", u0, err))
-		return
-	}
-	(&importer{b: u.b, rep: u.rep}).applyKEV(parsed)
-	u.doneFeed(src, u0, res)
-	u.ok()
+	enrich(ctx, u, vulndb.SourceKEV, u.opts.KEVURL, feeds.ParseKEV, (*importer).applyKEV)
 }
 
 func (u *updater) epss(ctx context.Context) {
-	src, u0 := vulndb.SourceEPSS, u.opts.EPSSURL
+	enrich(ctx, u, vulndb.SourceEPSS, u.opts.EPSSURL, feeds.ParseEPSS, (*importer).applyEPSS)
+}
+
+// enrich fetches one enrichment feed (KEV, EPSS), parses it and applies it
+// to the database being built; a failure is counted against the feed.
+func enrich[T any](ctx context.Context, u *updater, src, u0 string, parse func(io.Reader) (T, error), apply func(*importer, T)) {
 	res, err := u.fetchFeed(ctx, src, src, u0)
 	if err != nil {
 		u.rep.fail(src, nil, err)
@@ -262,12 +249,12 @@ func (u *updater) epss(ctx context.Context) {
 		return
 	}
 	defer res.cleanup()
-	parsed, err := parseFile(res, func(r io.Reader) (*feeds.EPSSResult, error) { return feeds.ParseEPSS(r) })
+	parsed, err := parseFile(res, parse)
 	if err != nil {
 		u.rep.fail(src, nil, fmt.Errorf("%s: %w", u0, err))
 		return
 	}
-	(&importer{b: u.b, rep: u.rep}).applyEPSS(parsed)
+	apply(&importer{b: u.b, rep: u.rep}, parsed)
 	u.doneFeed(src, u0, res)
 	u.ok()
 }
