@@ -13,11 +13,6 @@ import (
 	"github.com/vigilsec/vigil/internal/testutil/extracttest"
 )
 
-func run(t testing.TB, ex extract.Extractor, p string, b []byte) (*extract.Result, error) {
-	t.Helper()
-	return extracttest.Run(t, ex, p, b)
-}
-
 func TestWants(t *testing.T) {
 	deps, lock := New(), NewLockfile()
 	small := extracttest.FileInfo{Sz: 100}
@@ -107,7 +102,7 @@ func TestFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := run(t, tt.ex, "app/"+tt.file, b)
+			res, err := extracttest.Run(t, tt.ex, "app/"+tt.file, b)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -146,7 +141,7 @@ func TestDepsShapes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res, err := run(t, New(), "app/x.deps.json", []byte(tt.src))
+			res, err := extracttest.Run(t, New(), "app/x.deps.json", []byte(tt.src))
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.HasPrefix(err.Error(), "dotnet: parse app/x.deps.json: ") {
 					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
@@ -167,10 +162,10 @@ func TestDepsShapes(t *testing.T) {
 }
 
 func TestLockShapes(t *testing.T) {
-	if _, err := run(t, NewLockfile(), "packages.lock.json", []byte(`{"version":1}`)); err == nil || !strings.Contains(err.Error(), `no "dependencies" object`) {
+	if _, err := extracttest.Run(t, NewLockfile(), "packages.lock.json", []byte(`{"version":1}`)); err == nil || !strings.Contains(err.Error(), `no "dependencies" object`) {
 		t.Errorf("error %v, want the missing dependencies", err)
 	}
-	if _, err := run(t, NewLockfile(), "packages.lock.json", []byte(`{"version":1,"dependencies":{"net6.0":[]}}`)); err == nil {
+	if _, err := extracttest.Run(t, NewLockfile(), "packages.lock.json", []byte(`{"version":1,"dependencies":{"net6.0":[]}}`)); err == nil {
 		t.Error("no error for dependencies of the wrong shape")
 	}
 }
@@ -185,7 +180,7 @@ func FuzzDeps(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, ex := range []extract.Extractor{New(), NewLockfile()} {
-			res, err := run(t, ex, "app/x.deps.json", data)
+			res, err := extracttest.Run(t, ex, "app/x.deps.json", data)
 			if err != nil {
 				if !strings.HasPrefix(err.Error(), "dotnet: parse app/x.deps.json: ") {
 					t.Fatalf("error without context: %v", err)

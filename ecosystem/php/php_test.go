@@ -13,11 +13,6 @@ import (
 	"github.com/vigilsec/vigil/internal/testutil/extracttest"
 )
 
-func run(t testing.TB, ex extract.Extractor, p string, b []byte) (*extract.Result, error) {
-	t.Helper()
-	return extracttest.Run(t, ex, p, b)
-}
-
 func TestWants(t *testing.T) {
 	inst, lock := New(), NewLockfile()
 	small := extracttest.FileInfo{Sz: 100}
@@ -124,7 +119,7 @@ func TestFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := run(t, tt.ex, "var/www/"+tt.file, b)
+			res, err := extracttest.Run(t, tt.ex, "var/www/"+tt.file, b)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -159,7 +154,7 @@ func TestInstalledShapes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res, err := run(t, New(), "vendor/composer/installed.json", []byte(tt.src))
+			res, err := extracttest.Run(t, New(), "vendor/composer/installed.json", []byte(tt.src))
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.HasPrefix(err.Error(), "php: parse vendor/composer/installed.json: ") {
 					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
@@ -186,7 +181,7 @@ func FuzzInstalled(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, ex := range []extract.Extractor{New(), NewLockfile()} {
-			res, err := run(t, ex, "vendor/composer/installed.json", data)
+			res, err := extracttest.Run(t, ex, "vendor/composer/installed.json", data)
 			if err != nil {
 				if !strings.HasPrefix(err.Error(), "php: parse vendor/composer/installed.json: ") {
 					t.Fatalf("error without context: %v", err)

@@ -12,14 +12,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/vigilsec/vigil/extract"
 	"github.com/vigilsec/vigil/internal/testutil/extracttest"
 )
-
-func run(t testing.TB, ex extract.Extractor, p string, b []byte) (*extract.Result, error) {
-	t.Helper()
-	return extracttest.Run(t, ex, p, b)
-}
 
 func TestWants(t *testing.T) {
 	spec, lock := New(), NewLockfile()
@@ -79,7 +73,7 @@ func TestGemspecs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := run(t, New(), "specifications/"+tt.file, b)
+			res, err := extracttest.Run(t, New(), "specifications/"+tt.file, b)
 			if tt.wantErr != "" {
 				if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr) {
 					t.Fatalf("error %v, want %q", err, tt.wantErr)
@@ -257,7 +251,7 @@ func TestLockfiles(t *testing.T) {
 				if variant == "CRLF" {
 					b = bytes.ReplaceAll(b, []byte("\n"), []byte("\r\n"))
 				}
-				res, err := run(t, NewLockfile(), "srv/app/Gemfile.lock", b)
+				res, err := extracttest.Run(t, NewLockfile(), "srv/app/Gemfile.lock", b)
 				if err != nil {
 					t.Fatal(err)
 				}
