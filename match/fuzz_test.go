@@ -22,8 +22,25 @@ type memStore struct {
 	entries    map[string][]vulndb.Affected // eco \0 normalized name
 }
 
-func (s *memStore) Advisories(_ context.Context, eco, name string) ([]vulndb.Affected, error) {
-	return s.entries[eco+"\x00"+vulndb.NormalizeName(eco, name)], nil
+// EachAdvisory hands out a copy of each entry and clobbers it when the
+// callback returns, as the database's scratch memory is reused: a matcher
+// that keeps the view instead of a Clone shows the clobbered values.
+func (s *memStore) EachAdvisory(_ context.Context, eco, name string, fn func(*vulndb.Affected) error) error {
+	for _, a := range s.entries[eco+"\x00"+vulndb.NormalizeName(eco, name)] {
+		view := a.Clone()
+		err := fn(&view)
+		for i := range view.Ranges {
+			for j := range view.Ranges[i].Events {
+				view.Ranges[i].Events[j] = vulndb.Event{Introduced: "999"}
+			}
+			view.Ranges[i].Type = "CLOBBERED"
+		}
+		view.ID, view.Package, view.Status = "CLOBBERED", "clobbered", "clobbered"
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *memStore) Details(_ context.Context, id string) (*vulndb.Details, error) {
@@ -188,8 +205,8 @@ func TestMatchErrors(t *testing.T) {
 
 type failingStore struct{ err error }
 
-func (s failingStore) Advisories(context.Context, string, string) ([]vulndb.Affected, error) {
-	return nil, s.err
+func (s failingStore) EachAdvisory(context.Context, string, string, func(*vulndb.Affected) error) error {
+	return s.err
 }
 func (s failingStore) Details(context.Context, string) (*vulndb.Details, error) { return nil, s.err }
 func (s failingStore) KEV(context.Context, string) (*vulndb.KEV, error)         { return nil, s.err }

@@ -93,7 +93,6 @@ func (m *Matcher) Match(ctx context.Context, inv *inventory.Inventory) ([]report
 	r := &run{
 		store:  m.Store,
 		inv:    inv,
-		adv:    map[string][]vulndb.Affected{},
 		det:    map[string]*vulndb.Details{},
 		distro: map[inventory.Ecosystem]*distroTarget{},
 		wseen:  map[inventory.Warning]bool{},
@@ -135,13 +134,13 @@ func (m *Matcher) Match(ctx context.Context, inv *inventory.Inventory) ([]report
 	return out, warns, nil
 }
 
-// run is the state of one Match call: caches of store answers so that the
-// binary packages of one source package cost one lookup, and the warnings.
+// run is the state of one Match call: the details cache and the warnings.
+// Advisory entries are not cached: the store decodes them without
+// allocating, and only the entries that match are kept.
 type run struct {
 	store   vulndb.Store
 	inv     *inventory.Inventory
-	listing []string // nil: the store cannot list its ecosystems
-	adv     map[string][]vulndb.Affected
+	listing []string                   // nil: the store cannot list its ecosystems
 	det     map[string]*vulndb.Details // nil value: not found
 	distro  map[inventory.Ecosystem]*distroTarget
 	skipped map[inventory.Ecosystem]int // OS packages not matched, by ecosystem
@@ -253,21 +252,6 @@ func (r *run) target(p *inventory.Package) (lookup, bool) {
 	return l, l.name != ""
 }
 
-// advisories returns the store's entries for a package in one ecosystem,
-// cached for the run.
-func (r *run) advisories(ctx context.Context, eco, name string) ([]vulndb.Affected, error) {
-	key := eco + "\x00" + name
-	if as, ok := r.adv[key]; ok {
-		return as, nil
-	}
-	as, err := r.store.Advisories(ctx, eco, name)
-	if err != nil {
-		return nil, fmt.Errorf("match: look up %s %s: %w", eco, name, err)
-	}
-	r.adv[key] = as
-	return as, nil
-}
-
 // details returns the store's details of an ID (nil when it has none),
 // cached for the run.
 func (r *run) details(ctx context.Context, id string) (*vulndb.Details, error) {
@@ -302,44 +286,57 @@ func (r *run) pkg(ctx context.Context, i int) ([]report.Finding, error) {
 	if !ok {
 		return nil, nil
 	}
-	var entries []*vulndb.Affected
-	for _, eco := range l.ecosystems {
-		as, err := r.advisories(ctx, eco, l.name)
-		if err != nil {
-			return nil, err
+	var (
+		inst    version.Version
+		perr    error
+		entries int
+		hits    []hit
+	)
+	if l.version != "" {
+		inst, perr = l.cmp.scheme.Parse(l.version)
+	}
+	// The store's entries are views valid during the callback: a matching
+	// one is cloned, and evaluated again on the clone so that the fixes
+	// refer to memory the hit owns.
+	visit := func(a *vulndb.Affected) error {
+		if a.Withdrawn {
+			return nil
 		}
-		for j := range as {
-			if !as[j].Withdrawn {
-				entries = append(entries, &as[j])
-			}
+		entries++
+		if l.version == "" || perr != nil {
+			return nil
 		}
-	}
-	if len(entries) == 0 {
-		return nil, nil
-	}
-	if l.version == "" {
-		r.warn(p, "%s %s has no version: its %d advisory entries (for %s) were not checked", p.Ecosystem, clip(p.Name), len(entries), clip(l.name))
-		return nil, nil
-	}
-	inst, err := l.cmp.scheme.Parse(l.version)
-	if err != nil {
-		r.warn(p, "%s %s: installed version %q: %v: its %d advisory entries (for %s) were not checked", p.Ecosystem, clip(p.Name), clip(l.version), err, len(entries), clip(l.name))
-		return nil, nil
-	}
-	var hits []hit
-	for _, a := range entries {
 		if a.Status == vulndb.StatusNotAffected {
-			hits = append(hits, hit{a: a, notAffected: true})
-			continue
+			c := a.Clone()
+			hits = append(hits, hit{a: &c, notAffected: true})
+			return nil
 		}
 		v := evaluate(l.cmp, inst, a)
 		for _, e := range v.invalid {
 			r.warn(p, "%s %s %s: advisory %s (%s, %s): %v: this range was not applied", p.Ecosystem, clip(p.Name), clip(l.version), clip(a.ID), clip(a.Ecosystem), clip(a.Package), e)
 		}
 		if !v.affected {
-			continue
+			return nil
 		}
-		hits = append(hits, hit{a: a, fixes: v.fixes})
+		c := a.Clone()
+		hits = append(hits, hit{a: &c, fixes: evaluate(l.cmp, inst, &c).fixes})
+		return nil
+	}
+	for _, eco := range l.ecosystems {
+		if err := r.store.EachAdvisory(ctx, eco, l.name, visit); err != nil {
+			return nil, fmt.Errorf("match: look up %s %s: %w", eco, l.name, err)
+		}
+	}
+	if entries == 0 {
+		return nil, nil
+	}
+	if l.version == "" {
+		r.warn(p, "%s %s has no version: its %d advisory entries (for %s) were not checked", p.Ecosystem, clip(p.Name), entries, clip(l.name))
+		return nil, nil
+	}
+	if perr != nil {
+		r.warn(p, "%s %s: installed version %q: %v: its %d advisory entries (for %s) were not checked", p.Ecosystem, clip(p.Name), clip(l.version), perr, entries, clip(l.name))
+		return nil, nil
 	}
 	if len(hits) == 0 {
 		return nil, nil

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
+	"unsafe"
 )
 
 // The values in the database are compact binary records: unsigned varints
@@ -362,6 +364,9 @@ type fastDecoder struct {
 	// Chunk sizes for the next allocation of each backing array, sized
 	// from the entry count and doubled as they run out.
 	nStrs, nEvents, nRanges int
+	// What the current entry took from the backing arrays (visitEntries
+	// grows its scratch arrays from these).
+	usedStrs, usedEvents, usedRanges int
 }
 
 func (d *fastDecoder) fail(err error) {
@@ -371,6 +376,17 @@ func (d *fastDecoder) fail(err error) {
 }
 
 func (d *fastDecoder) uvarint() uint64 {
+	// Most values are counts and lengths under 128: one byte.
+	if d.i < len(d.s) && d.err == nil {
+		if c := d.s[d.i]; c < 0x80 {
+			d.i++
+			return uint64(c)
+		}
+	}
+	return d.uvarintSlow()
+}
+
+func (d *fastDecoder) uvarintSlow() uint64 {
 	var x uint64
 	var shift uint
 	for n := 0; ; n++ {
@@ -418,6 +434,13 @@ func (d *fastDecoder) count() int {
 }
 
 func (d *fastDecoder) str() string {
+	if d.i < len(d.s) && d.err == nil {
+		if n := int(d.s[d.i]); n < 0x80 && n < len(d.s)-d.i {
+			out := d.s[d.i+1 : d.i+1+n]
+			d.i += 1 + n
+			return out
+		}
+	}
 	n := d.uvarint()
 	if d.err != nil {
 		return ""
@@ -440,6 +463,7 @@ func (d *fastDecoder) strList() []string {
 		d.strs = make([]string, max(n, d.nStrs))
 		d.nStrs *= 2
 	}
+	d.usedStrs += n
 	out := d.strs[:n:n]
 	d.strs = d.strs[n:]
 	for i := range out {
@@ -476,6 +500,109 @@ func decodeAffected(b []byte, eco, keyName string) ([]Affected, error) {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, d.err)
 	}
 	return out, nil
+}
+
+// visitScratch is the reusable memory of visitEntries: the decompressed
+// value, and backing arrays for one entry's lists.
+type visitScratch struct {
+	buf    []byte
+	a      Affected
+	strs   []string
+	events []Event
+	ranges []Range
+}
+
+// visitEntries decodes the entries of a package value one at a time into
+// sc and calls fn with each. Nothing is allocated once sc has grown to the
+// largest entry: the decoded strings are views of b and the lists live in
+// sc's arrays, so the *Affected is valid only until fn returns (and b
+// must not change until visitEntries returns).
+// An error from fn is returned as it is, with fromFn set.
+func visitEntries(b []byte, eco, keyName string, sc *visitScratch, fn func(*Affected) error) (err error, fromFn bool) {
+	d := fastDecoder{s: unsafe.String(unsafe.SliceData(b), len(b))}
+	if v := d.byte1(); d.err == nil && v != entriesVersion {
+		return fmt.Errorf("%w: entries version %d", ErrCorrupt, v), false
+	}
+	n := d.count()
+	for i := 0; i < n && d.err == nil; i++ {
+		l := d.uvarint()
+		if d.err == nil && l > uint64(len(d.s)-d.i) {
+			d.fail(fmt.Errorf("entry length %d out of range", l))
+			break
+		}
+		end := d.i + int(l)
+		d.strs, d.events, d.ranges = sc.strs[:cap(sc.strs)], sc.events[:cap(sc.events)], sc.ranges[:cap(sc.ranges)]
+		d.nStrs, d.nEvents, d.nRanges = 8, 8, 2
+		d.usedStrs, d.usedEvents, d.usedRanges = 0, 0, 0
+		sc.a = Affected{}
+		d.decodeBody(&sc.a, eco, keyName)
+		if d.err == nil && d.i != end {
+			d.fail(fmt.Errorf("entry %d: %d bytes left over", i, end-d.i))
+		}
+		if d.err != nil {
+			break
+		}
+		// Grow the scratch arrays to what this entry needed, so the next
+		// entries of this size allocate nothing.
+		if d.usedStrs > cap(sc.strs) {
+			sc.strs = make([]string, 2*d.usedStrs)
+		}
+		if d.usedEvents > cap(sc.events) {
+			sc.events = make([]Event, 2*d.usedEvents)
+		}
+		if d.usedRanges > cap(sc.ranges) {
+			sc.ranges = make([]Range, 2*d.usedRanges)
+		}
+		if err := fn(&sc.a); err != nil {
+			return err, true
+		}
+	}
+	if d.err == nil && d.i != len(d.s) {
+		d.fail(fmt.Errorf("%d trailing bytes", len(d.s)-d.i))
+	}
+	if d.err != nil {
+		return fmt.Errorf("%w: %v", ErrCorrupt, d.err), false
+	}
+	return nil, false
+}
+
+// Clone returns a deep copy of a that shares no memory with it: what a
+// callback of DB.EachAdvisory must make of an entry it keeps.
+func (a *Affected) Clone() Affected {
+	c := *a
+	c.ID = strings.Clone(a.ID)
+	c.Ecosystem = strings.Clone(a.Ecosystem)
+	c.Package = strings.Clone(a.Package)
+	c.Status = strings.Clone(a.Status)
+	c.Severity = strings.Clone(a.Severity)
+	c.Source = strings.Clone(a.Source)
+	c.Aliases = cloneStrings(a.Aliases)
+	c.Versions = cloneStrings(a.Versions)
+	if a.Ranges != nil {
+		c.Ranges = make([]Range, len(a.Ranges))
+		for i, r := range a.Ranges {
+			c.Ranges[i].Type = strings.Clone(r.Type)
+			if r.Events != nil {
+				c.Ranges[i].Events = make([]Event, len(r.Events))
+				for j, e := range r.Events {
+					c.Ranges[i].Events[j] = Event{Introduced: strings.Clone(e.Introduced), Fixed: strings.Clone(e.Fixed),
+						LastAffected: strings.Clone(e.LastAffected), Limit: strings.Clone(e.Limit)}
+				}
+			}
+		}
+	}
+	return c
+}
+
+func cloneStrings(ss []string) []string {
+	if ss == nil {
+		return nil
+	}
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strings.Clone(s)
+	}
+	return out
 }
 
 // decodeEntries is decodeAffected keeping each entry's scope.
@@ -517,6 +644,7 @@ func (d *fastDecoder) decodeBody(a *Affected, eco, keyName string) {
 		}
 		a.Ranges = d.ranges[:nr:nr]
 		d.ranges = d.ranges[nr:]
+		d.usedRanges += nr
 	}
 	for i := 0; i < nr && d.err == nil; i++ {
 		r := &a.Ranges[i]
@@ -537,19 +665,21 @@ func (d *fastDecoder) decodeBody(a *Affected, eco, keyName string) {
 		}
 		r.Events = d.events[:ne:ne]
 		d.events = d.events[ne:]
+		d.usedEvents += ne
 		for j := 0; j < ne && d.err == nil; j++ {
 			k := d.byte1()
 			v := d.str()
+			// Whole events: visitEntries reuses the array.
 			ev := &r.Events[j]
 			switch k {
 			case evIntroduced:
-				ev.Introduced = v
+				*ev = Event{Introduced: v}
 			case evFixed:
-				ev.Fixed = v
+				*ev = Event{Fixed: v}
 			case evLastAffected:
-				ev.LastAffected = v
+				*ev = Event{LastAffected: v}
 			case evLimit:
-				ev.Limit = v
+				*ev = Event{Limit: v}
 			default:
 				d.fail(fmt.Errorf("event kind %d", k))
 			}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/klauspost/compress/s2"
@@ -51,8 +52,11 @@ const (
 
 // DB is an open, read-only database file. It is safe for concurrent use.
 type DB struct {
-	path  string
-	bolt  *bolt.DB
+	path string
+	bolt *bolt.DB
+	// file is the same file opened again for Prefetch's reads (nil when
+	// the path was replaced while Open ran).
+	file  *os.File
 	meta  Meta
 	names *nameTable
 	dec   *zstd.Decoder
@@ -71,11 +75,20 @@ func Open(path string) (*DB, error) {
 		}
 		return nil, fmt.Errorf("vulndb: open %s: %w", path, err)
 	}
+	file, _ := os.Open(path)
 	bdb, err := bolt.Open(path, 0o444, &bolt.Options{ReadOnly: true, Timeout: 10 * time.Second})
 	if err != nil {
+		if file != nil {
+			file.Close()
+		}
 		return nil, fmt.Errorf("vulndb: open %s: %w (delete it and run `vigil db update`)", path, err)
 	}
-	db := &DB{path: path, bolt: bdb}
+	if file != nil && !sameFile(file, path) {
+		// An update renamed a new file into place between the two opens.
+		file.Close()
+		file = nil
+	}
+	db := &DB{path: path, bolt: bdb, file: file}
 	err = safeView(bdb, func(tx *bolt.Tx) error {
 		mb := tx.Bucket(bucketMeta)
 		if mb == nil {
@@ -105,15 +118,30 @@ func Open(path string) (*DB, error) {
 	}
 	if err != nil {
 		bdb.Close()
+		if file != nil {
+			file.Close()
+		}
 		return nil, fmt.Errorf("vulndb: open %s: %w (run `vigil db update` to rebuild it)", path, err)
 	}
 	return db, nil
+}
+
+func sameFile(f *os.File, path string) bool {
+	a, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	b, err := os.Stat(path)
+	return err == nil && os.SameFile(a, b)
 }
 
 // Close releases the file.
 func (db *DB) Close() error {
 	if db.dec != nil {
 		db.dec.Close()
+	}
+	if db.file != nil {
+		db.file.Close()
 	}
 	if err := db.bolt.Close(); err != nil {
 		return fmt.Errorf("vulndb: close %s: %w", db.path, err)
@@ -236,30 +264,63 @@ func (db *DB) Advisories(ctx context.Context, ecosystem, pkg string) ([]Affected
 	return out, nil
 }
 
-// Prefetch reads the package index once, so that it is in the page cache
-// before the lookups come: the first lookups in a file nobody read lately
-// otherwise wait for the disk. A scan runs it in the background while it
-// reads the image; it returns when done, or when ctx is canceled.
-func (db *DB) Prefetch(ctx context.Context) error {
-	var sink byte
-	err := safeView(db.bolt, func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketPkg).Cursor()
-		n := 0
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			if len(v) > 0 {
-				sink ^= v[len(v)-1]
-			}
-			if n++; n%4096 == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
+// visitPool holds the scratch memory of EachAdvisory.
+var visitPool = sync.Pool{New: func() any { return new(visitScratch) }}
+
+// maxPooledScratch is the largest decompressed value whose buffer goes back
+// to visitPool; a rare huge package does not pin its memory.
+const maxPooledScratch = 1 << 20
+
+// EachAdvisory calls fn with every stored entry for the package in the
+// ecosystem, in the order Advisories returns them, without allocating: the
+// *Affected and every string and slice it holds are decoded into scratch
+// memory that the next entry reuses, so they are valid only until fn
+// returns. Keep an entry with Clone. An error from fn stops the walk and
+// is returned as is.
+func (db *DB) EachAdvisory(ctx context.Context, ecosystem, pkg string, fn func(*Affected) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	name := NormalizeName(ecosystem, pkg)
+	id, ok := db.names.lookup(ecosystem)
+	if !ok {
+		return nil
+	}
+	var kb [256]byte
+	key := appendPkgKey(kb[:0], id, name)
+	sc := visitPool.Get().(*visitScratch)
+	defer func() {
+		if cap(sc.buf) <= maxPooledScratch {
+			sc.a = Affected{}
+			visitPool.Put(sc)
 		}
+	}()
+	found := false
+	err := safeView(db.bolt, func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketPkg).Get(key)
+		if v == nil {
+			return nil
+		}
+		found = true
+		// Out of the transaction's memory, so that fn runs after it ends.
+		raw, err := decompressValue(db.dec, v, sc.buf)
+		if err != nil {
+			return err
+		}
+		if len(v) > 0 && v[0] == valRaw {
+			raw = append(sc.buf[:0], raw...)
+		}
+		sc.buf = raw
 		return nil
 	})
-	_ = sink
+	if err == nil && found {
+		var fromFn bool
+		if err, fromFn = visitEntries(sc.buf, ecosystem, name, sc, fn); fromFn {
+			return err
+		}
+	}
 	if err != nil {
-		return fmt.Errorf("vulndb: prefetch %s: %w", db.path, err)
+		return fmt.Errorf("vulndb: advisories for %s %s in %s: %w", ecosystem, pkg, db.path, err)
 	}
 	return nil
 }

@@ -3,12 +3,14 @@ package vulndb
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -556,6 +558,9 @@ func TestCorruptValues(t *testing.T) {
 	if _, err := db.Advisories(ctx, "npm", "x"); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("Advisories: %v, want ErrCorrupt", err)
 	}
+	if err := db.EachAdvisory(ctx, "npm", "x", func(*Affected) error { return nil }); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("EachAdvisory: %v, want ErrCorrupt", err)
+	}
 	if _, err := db.Details(ctx, "A-1"); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("Details: %v, want ErrCorrupt", err)
 	}
@@ -605,5 +610,143 @@ func TestContextCanceled(t *testing.T) {
 	}
 	if ids := lookupIDs(t, open(t, path), "npm", "x"); len(ids) != 0 {
 		t.Errorf("canceled commit changed the database: %v", ids)
+	}
+}
+
+// TestEachAdvisory: the visitor yields what Advisories returns, entry for
+// entry, for packages of every size; Clones taken across many lookups stay
+// intact although the scratch memory is reused; an error from the
+// callback stops the walk; and a warm visit's allocations do not grow with
+// the entry count.
+func TestEachAdvisory(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "vigil.db")
+	var keys [][2]string
+	build(t, path, "", BuildOptions{}, func(b *Builder) {
+		for p := range 40 {
+			name := fmt.Sprintf("pkg-%d", p)
+			keys = append(keys, [2]string{"npm", name})
+			for i := range p * p / 4 {
+				a := Affected{Ecosystem: "npm", Package: name, Aliases: []string{fmt.Sprintf("CVE-2024-%d%d", p, i)}}
+				switch i % 3 {
+				case 0:
+					a.Ranges = fixed("0", fmt.Sprintf("1.%d.0", i))
+				case 1:
+					a.Ranges = []Range{{Type: RangeSemver, Events: []Event{{Introduced: "2.0.0"}, {LastAffected: fmt.Sprintf("2.%d.%d", i, p)}}},
+						{Type: RangeEcosystem, Events: []Event{{Introduced: "0"}, {Limit: "9"}, {Introduced: "10"}, {Fixed: "11"}}}}
+				case 2:
+					a.Versions = []string{"1.0.0", fmt.Sprintf("1.0.%d", i), "1.1.0"}
+					a.Severity = "high"
+				}
+				mustPut(t, b, osvDoc(fmt.Sprintf("GHSA-%d-%d", p, i), "osv/npm", a), Added)
+			}
+			mustPut(t, b, &Doc{Source: SourceDebianTracker, ID: fmt.Sprintf("CVE-2024-%d", p), Feed: SourceDebianTracker,
+				Affected: []Affected{{Ecosystem: "Debian:12", Package: "src" + name, Status: StatusNoDSA}}}, Added)
+			keys = append(keys, [2]string{"Debian:12", "src" + name})
+		}
+		keys = append(keys, [2]string{"npm", "absent"}, [2]string{"PyPI", "absent"})
+	})
+	db := open(t, path)
+	ctx := context.Background()
+	kept := map[[2]string][]Affected{}
+	for round := range 2 {
+		for _, k := range keys {
+			var got []Affected
+			err := db.EachAdvisory(ctx, k[0], k[1], func(a *Affected) error {
+				got = append(got, a.Clone())
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := db.Advisories(ctx, k[0], k[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("%v: EachAdvisory gave\n%+v\nAdvisories gave\n%+v", k, got, want)
+			}
+			if round == 0 {
+				kept[k] = got
+			} else if !reflect.DeepEqual(kept[k], want) {
+				t.Fatalf("%v: a clone kept from the first round changed", k)
+			}
+		}
+	}
+	stop := errors.New("stop")
+	n := 0
+	err := db.EachAdvisory(ctx, "npm", "pkg-30", func(*Affected) error { n++; return stop })
+	if err != stop || n != 1 {
+		t.Errorf("callback error: EachAdvisory returned %v after %d calls, want the callback's error after 1", err, n)
+	}
+	events := 0
+	visit := func(a *Affected) error {
+		for _, r := range a.Ranges {
+			events += len(r.Events)
+		}
+		return nil
+	}
+	// bbolt's read transaction allocates a few small objects; the
+	// decoding itself allocates nothing, whatever the entry count.
+	db.EachAdvisory(ctx, "npm", "pkg-39", visit)
+	big := testing.AllocsPerRun(100, func() { db.EachAdvisory(ctx, "npm", "pkg-39", visit) })
+	small := testing.AllocsPerRun(100, func() { db.EachAdvisory(ctx, "npm", "pkg-2", visit) })
+	if big > small || big > 10 {
+		t.Errorf("a warm EachAdvisory allocated %.1f times for %d entries and %.1f times for 1, want the same few", big, 39*39/4, small)
+	}
+}
+
+// TestPrefetch: the page walk finds every leaf page of the package index
+// in a file large enough for several branch levels, Prefetch uses it, and
+// a damaged page gives an error, not a panic.
+func TestPrefetch(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "vigil.db")
+	build(t, path, "", BuildOptions{}, func(b *Builder) {
+		for i := range 30000 {
+			mustPut(t, b, osvDoc(fmt.Sprintf("GHSA-%d", i), "osv/npm",
+				Affected{Ecosystem: "npm", Package: fmt.Sprintf("package-with-a-long-name-%d", i), Ranges: fixed("0", "1")}), Added)
+		}
+	})
+	db := open(t, path)
+	var root uint64
+	var leaves int
+	db.bolt.View(func(tx *bolt.Tx) error {
+		bk := tx.Bucket(bucketPkg)
+		root = uint64(bk.Root())
+		st := bk.Stats()
+		leaves = st.LeafPageN
+		if st.Depth < 3 {
+			t.Errorf("package index of depth %d: the test wants several branch levels", st.Depth)
+		}
+		return nil
+	})
+	ctx := context.Background()
+	n, err := prefetchPages(ctx, db.file, root, db.bolt.Info().PageSize)
+	if err != nil || n != leaves {
+		t.Fatalf("prefetchPages found %d leaf pages (err %v), bbolt counts %d", n, err, leaves)
+	}
+	if err := db.Prefetch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A page that names another ID, read through a copy of the file.
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := db.bolt.Info().PageSize
+	binary.NativeEndian.PutUint64(raw[int(root)*ps:], root+1)
+	bad := filepath.Join(t.TempDir(), "bad.db")
+	if err := os.WriteFile(bad, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := prefetchPages(ctx, f, root, ps); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("prefetchPages of a damaged page: %v, want ErrCorrupt", err)
+	}
+	if _, err := prefetchPages(ctx, f, 1<<40, ps); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("prefetchPages of a page past the end: %v, want ErrCorrupt", err)
 	}
 }

@@ -146,9 +146,10 @@ type Details struct {
 
 // Store is what the matcher needs from the database. *DB implements it.
 type Store interface {
-	// Advisories returns every entry for the package in the ecosystem; the
-	// name is normalised with NormalizeName.
-	Advisories(ctx context.Context, ecosystem, pkg string) ([]Affected, error)
+	// EachAdvisory calls fn with every entry for the package in the
+	// ecosystem (the name is normalised with NormalizeName). The entry is
+	// valid only until fn returns; Clone keeps it.
+	EachAdvisory(ctx context.Context, ecosystem, pkg string, fn func(*Affected) error) error
 	// Details returns the merged details of an advisory ID, with KEV and
 	// EPSS attached for its CVE.
 	Details(ctx context.Context, id string) (*Details, error)

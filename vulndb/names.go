@@ -102,6 +102,12 @@ func pkgKey(eco uint16, normName string) []byte {
 	return append(k, normName...)
 }
 
+// appendPkgKey is pkgKey appending to dst.
+func appendPkgKey(dst []byte, eco uint16, normName string) []byte {
+	dst = binary.BigEndian.AppendUint16(dst, eco)
+	return append(dst, normName...)
+}
+
 func splitPkgKey(k []byte) (eco uint16, name string, ok bool) {
 	if len(k) < 2 {
 		return 0, "", false

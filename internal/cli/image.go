@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -244,6 +245,18 @@ func (g *globals) runScan(cmd *cobra.Command, ref string, f *imageFlags) error {
 			return err
 		}
 		defer db.Close()
+		// Read the package index into the page cache while the image is
+		// read, so that matching does not wait for the disk a lookup at a
+		// time. Stopped (and waited for) before the database closes.
+		pctx, stop := context.WithCancel(ctx)
+		prefetched := make(chan struct{})
+		go func() {
+			defer close(prefetched)
+			if err := db.Prefetch(pctx); err != nil && pctx.Err() == nil {
+				g.logger.Debug("prefetch of the advisory database failed", "err", err)
+			}
+		}()
+		defer func() { stop(); <-prefetched }()
 	}
 	var r *report.Report
 	if isSBOM {
