@@ -89,19 +89,21 @@ type Builder struct {
 	encDet *zstd.Encoder // details blocks
 	dec    *zstd.Decoder
 
-	mu      sync.Mutex
-	seq     uint64
-	seen    map[uint64]uint64 // hash of record key -> content hash last put (0: deleted)
-	dups    map[string]uint64 // record key -> seq of its last version, for keys touched twice
-	buf     opBuffer
-	runs    []string
-	kev     []KEV
-	kevSet  bool
-	epss    []EPSS
-	epssSet bool
-	epssDay time.Time
-	feeds   map[string]FeedState
-	done    bool
+	mu   sync.Mutex
+	seq  uint64
+	seen map[uint64]uint64 // hash of record key -> content hash last put (0: deleted)
+	dups map[string]uint64 // record key -> seq of its last version, for keys touched twice
+	buf  opBuffer
+	runs []string
+	// spilling receives the result of the spill in flight (nil: none).
+	spilling chan error
+	kev      []KEV
+	kevSet   bool
+	epss     []EPSS
+	epssSet  bool
+	epssDay  time.Time
+	feeds    map[string]FeedState
+	done     bool
 }
 
 // NewBuilder starts a build of the database at path.
@@ -468,25 +470,49 @@ func (b *Builder) maybeSpill() error {
 	return b.spill()
 }
 
+// spill hands the full op buffer to a goroutine that sorts it and writes
+// it as a run file, and carries on with an empty one: Put does not wait
+// for the sort and the write, so the import workers keep parsing. At most
+// one spill is in flight (the next one waits for it), so memory stays
+// within two buffers.
 func (b *Builder) spill() error {
 	if len(b.buf.refs) == 0 {
 		return nil
 	}
-	b.buf.sort()
+	if err := b.waitSpill(); err != nil {
+		return err
+	}
 	f, err := os.CreateTemp(filepath.Dir(b.path), filepath.Base(b.path)+".run-*")
 	if err != nil {
 		return fmt.Errorf("vulndb: spill changes: %w", err)
 	}
 	b.runs = append(b.runs, f.Name())
-	err = b.buf.writeRun(f)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("vulndb: spill changes to %s: %w", f.Name(), err)
-	}
-	b.buf.reset()
+	full := b.buf
+	b.buf = opBuffer{}
+	done := make(chan error, 1)
+	b.spilling = done
+	go func() {
+		full.sort()
+		err := full.writeRun(f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			err = fmt.Errorf("vulndb: spill changes to %s: %w", f.Name(), err)
+		}
+		done <- err
+	}()
 	return nil
+}
+
+// waitSpill waits for the spill in flight, if any, and returns its error.
+func (b *Builder) waitSpill() error {
+	if b.spilling == nil {
+		return nil
+	}
+	err := <-b.spilling
+	b.spilling = nil
+	return err
 }
 
 // Delete removes a stored document. It reports whether there was one.
@@ -625,6 +651,7 @@ func (b *Builder) Abort() {
 }
 
 func (b *Builder) cleanup() {
+	b.waitSpill()
 	if b.rtx != nil {
 		b.rtx.Rollback()
 		b.rtx = nil

@@ -39,6 +39,9 @@ func (b *Builder) Commit(ctx context.Context) (Meta, error) {
 }
 
 func (b *Builder) commit(ctx context.Context) (Meta, error) {
+	if err := b.waitSpill(); err != nil {
+		return Meta{}, fmt.Errorf("vulndb: commit: %w", err)
+	}
 	b.rtx.Rollback()
 	b.rtx = nil
 	srcs := make([]opSource, 0, len(b.runs)+1)

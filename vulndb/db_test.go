@@ -690,7 +690,7 @@ func TestEachAdvisory(t *testing.T) {
 	db.EachAdvisory(ctx, "npm", "pkg-39", visit)
 	big := testing.AllocsPerRun(100, func() { db.EachAdvisory(ctx, "npm", "pkg-39", visit) })
 	small := testing.AllocsPerRun(100, func() { db.EachAdvisory(ctx, "npm", "pkg-2", visit) })
-	if big > small || big > 10 {
+	if (big > small || big > 10) && !raceEnabled {
 		t.Errorf("a warm EachAdvisory allocated %.1f times for %d entries and %.1f times for 1, want the same few", big, 39*39/4, small)
 	}
 }

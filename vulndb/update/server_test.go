@@ -6,8 +6,10 @@ import (
 	"compress/gzip"
 	"crypto/md5"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"hash/crc32"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -230,10 +232,19 @@ func (e *export) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hash := base64.StdEncoding.EncodeToString(sum[:])
+	crc := crc32.Checksum(body, crc32.MakeTable(crc32.Castagnoli))
+	crcHash := base64.StdEncoding.EncodeToString(binary.BigEndian.AppendUint32(nil, crc))
 	if badHash {
 		hash = base64.StdEncoding.EncodeToString(make([]byte, 16))
+		crcHash = base64.StdEncoding.EncodeToString(binary.BigEndian.AppendUint32(nil, crc+1))
 	}
-	w.Header().Set("X-Goog-Hash", "md5="+hash)
+	// Like Google Cloud Storage: both digests for archives; MD5 alone for
+	// the rest, so that both checks are exercised.
+	if strings.HasSuffix(r.URL.Path, ".zip") {
+		w.Header().Set("X-Goog-Hash", "crc32c="+crcHash+",md5="+hash)
+	} else {
+		w.Header().Set("X-Goog-Hash", "md5="+hash)
+	}
 	w.Header().Set("ETag", etag)
 	w.Header().Set("Content-Length", fmt.Sprint(len(body)))
 	if truncate {

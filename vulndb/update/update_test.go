@@ -261,7 +261,8 @@ func TestRunFaults(t *testing.T) {
 		{name: "always 500", path: "/Go/all.zip", f: &fault{statuses: []int{500, 500, 500, 500}}, wantFail: "Go", wantInMsg: "HTTP 500"},
 		{name: "always truncated", path: "/Debian/all.zip", f: &fault{truncate: 10}, wantFail: "Debian", wantInMsg: "unexpected EOF"},
 		{name: "slow response, client timeout", path: "/npm/all.zip", f: &fault{delay: 3 * time.Second}, client: 300 * time.Millisecond, wantFail: "npm", wantInMsg: "Timeout"},
-		{name: "checksum mismatch", path: "/Maven/all.zip", f: &fault{badHash: true}, wantFail: "Maven", wantInMsg: "checksum mismatch"},
+		{name: "checksum mismatch (crc32c)", path: "/Maven/all.zip", f: &fault{badHash: true}, wantFail: "Maven", wantInMsg: "crc32c is"},
+		{name: "checksum mismatch (md5)", path: "/kev.json", f: &fault{badHash: true}, wantFail: vulndb.SourceKEV, wantInMsg: "md5 is"},
 		{name: "missing folder", path: "/Ubuntu/all.zip", f: &fault{gone: true}, wantFail: "Ubuntu", wantInMsg: "HTTP 404"},
 		{name: "feed down", path: "/debian/json", f: &fault{statuses: []int{502, 502, 502}}, wantFail: vulndb.SourceDebianTracker, wantInMsg: "HTTP 502"},
 	}
