@@ -30,6 +30,7 @@ import (
 	"regexp"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strings"
 	"sync"
@@ -53,11 +54,20 @@ func main() {
 	keysFile := flag.String("keys", "", "lookup: JSON file of [ecosystem, package] keys")
 	changes := flag.Int("changes", 1000, "records changed for the delta")
 	cpuprofile := flag.String("cpuprofile", "", "run: write a CPU profile here")
+	traceFile := flag.String("trace", "", "run: write an execution trace here (where the build waits)")
 	profileDir := flag.String("profiles", "", "drive: have each child write a CPU profile into this directory")
 	reuse := flag.Bool("reuse-db", false, "drive: keep the database of an earlier run and measure only the delta and lookups")
 	deltas := flag.Int("deltas", 5, "drive: delta updates to run one after another (the median is reported)")
 	skipLookup := flag.Bool("skip-lookup", false, "drive: stop after the deltas")
 	flag.Parse()
+	if *traceFile != "" {
+		f, err := os.Create(*traceFile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		trace.Start(f)
+		defer trace.Stop()
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
@@ -134,6 +144,7 @@ func rssAnonKB() int64 {
 func childRun(base, cacheDir string) {
 	peak := sampleAnon()
 	start := time.Now()
+	defer update.TuneGC()() // as vigil db update does
 	rep, err := update.Run(context.Background(), update.Options{
 		CacheDir: cacheDir, BaseURL: base, Ecosystems: ecosystems(), Feeds: []string{},
 		Retries: 1, Backoff: 10 * time.Millisecond,
@@ -404,7 +415,7 @@ func child(args ...string) ([]byte, *syscall.Rusage, time.Duration) {
 func runChild(base, cacheDir, profile string) runStats {
 	args := []string{"-mode=run", "-base=" + base, "-db=" + cacheDir}
 	if profile != "" {
-		args = append(args, "-cpuprofile="+profile)
+		args = append(args, "-cpuprofile="+profile, "-trace="+strings.TrimSuffix(profile, ".prof")+".trace")
 	}
 	out, ru, wall := child(args...)
 	var st runStats

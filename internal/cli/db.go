@@ -70,6 +70,7 @@ func newDBUpdateCommand(g *globals) *cobra.Command {
 			}
 			p := g.progressFor(ctx)
 			o.Progress = p
+			defer update.TuneGC()()
 			rep, err := update.Run(ctx, o)
 			p.Wait()
 			if rep != nil {
@@ -122,6 +123,7 @@ func newDBImportCommand(g *globals) *cobra.Command {
 			"its content. A bad file is counted and reported; it does not stop the others.",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			defer update.TuneGC()()
 			rep, err := update.Import(cmd.Context(), g.dbPath(), args...)
 			if rep != nil {
 				g.printUpdateReport(rep)
