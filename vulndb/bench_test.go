@@ -45,3 +45,27 @@ func BenchmarkAdvisories(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkVisitEntries decodes one package value shaped like the p99 of
+// bench/vulndb's lookups: 80 entries, each with an alias, a range of two
+// events and five listed versions.
+func BenchmarkVisitEntries(b *testing.B) {
+	var es []entry
+	for i := range 80 {
+		es = append(es, entry{Scope: "", A: Affected{ID: fmt.Sprintf("GHSA-abcd-%04d-wxyz", i), Source: SourceOSV, Package: "org.example:artifact",
+			Aliases: []string{fmt.Sprintf("CVE-2024-%05d", i)},
+			Ranges:  []Range{{Type: RangeEcosystem, Events: []Event{{Introduced: "0"}, {Fixed: fmt.Sprintf("2.%d.1", i)}}}},
+			Versions: []string{"1.0.0", "1.1.0", fmt.Sprintf("1.2.%d", i), "2.0.0", "2.0.1"}}})
+	}
+	raw := encodeEntries(nil, "org.example:artifact", es)
+	var sc visitScratch
+	n := 0
+	fn := func(a *Affected) error { n += len(a.Versions); return nil }
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err, _ := visitEntries(raw, "Maven", "org.example:artifact", &sc, fn); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

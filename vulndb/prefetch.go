@@ -20,8 +20,10 @@ import (
 // (bbolt's page layout: a 16-byte header of ID, flags, count and overflow,
 // then 16-byte branch elements of position, key size and child page ID),
 // sorts the leaf pages and reads them in file order, large runs at a time:
-// about the disk's sequential speed instead of a seek a page. A file it
-// cannot read that way is walked with a cursor instead.
+// about the disk's sequential speed instead of a seek a page. Then it
+// walks the bucket with a cursor, touching every page, so that the pages
+// are mapped into the process too (and a file whose pages it could not
+// read that way is still read).
 func (db *DB) Prefetch(ctx context.Context) error {
 	var root uint64
 	var pageSize int
@@ -33,24 +35,27 @@ func (db *DB) Prefetch(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("vulndb: prefetch %s: %w", db.path, err)
 	}
+	// First the disk reads, in file order; then the walk with a cursor,
+	// which now finds every page in the page cache and only maps it into
+	// this process (a lookup would otherwise take those page faults).
 	if db.file != nil && root != 0 {
-		_, err := prefetchPages(ctx, db.file, root, pageSize)
-		if err == nil || ctx.Err() != nil {
+		if _, err := prefetchPages(ctx, db.file, root, pageSize); err != nil && ctx.Err() != nil {
 			return err
 		}
 	}
-	return db.prefetchCursor(ctx)
+	return db.prefetchCursor(ctx, pageSize)
 }
 
-// prefetchCursor touches every value of the package bucket in key order.
-func (db *DB) prefetchCursor(ctx context.Context) error {
+// prefetchCursor touches every page of every key and value of the package
+// bucket, in key order.
+func (db *DB) prefetchCursor(ctx context.Context, pageSize int) error {
 	var sink byte
 	err := safeView(db.bolt, func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketPkg).Cursor()
 		n := 0
 		for k, v := c.First(); k != nil; k, v = c.Next() {
-			if len(v) > 0 {
-				sink ^= v[len(v)-1]
+			for i := 0; i < len(v); i += pageSize {
+				sink ^= v[i]
 			}
 			if n++; n%4096 == 0 {
 				if err := ctx.Err(); err != nil {
