@@ -53,8 +53,8 @@ func BenchmarkVisitEntries(b *testing.B) {
 	var es []entry
 	for i := range 80 {
 		es = append(es, entry{Scope: "", A: Affected{ID: fmt.Sprintf("GHSA-abcd-%04d-wxyz", i), Source: SourceOSV, Package: "org.example:artifact",
-			Aliases: []string{fmt.Sprintf("CVE-2024-%05d", i)},
-			Ranges:  []Range{{Type: RangeEcosystem, Events: []Event{{Introduced: "0"}, {Fixed: fmt.Sprintf("2.%d.1", i)}}}},
+			Aliases:  []string{fmt.Sprintf("CVE-2024-%05d", i)},
+			Ranges:   []Range{{Type: RangeEcosystem, Events: []Event{{Introduced: "0"}, {Fixed: fmt.Sprintf("2.%d.1", i)}}}},
 			Versions: []string{"1.0.0", "1.1.0", fmt.Sprintf("1.2.%d", i), "2.0.0", "2.0.1"}}})
 	}
 	raw := encodeEntries(nil, "org.example:artifact", es)
