@@ -9,7 +9,9 @@ shared/docs/BENCHMARKS.md). Usage:
   bench/bench.py [--runs 5] [--out bench/out] [--peers] [--vigil PATH] [--cases a,b]
 
 bench/build-reference.sh must have built the reference image first. Peers
-(trivy, syft, grype) are used when found in bench/out/peers or on PATH.
+(trivy, syft) are used when found in bench/out/peers or on PATH; when
+missing they are built from the Go module proxy into bench/out/peers at the
+versions in PEERS (a few minutes each; --no-peers skips them).
 """
 import argparse, json, os, platform, shutil, statistics, subprocess, sys, tempfile, time
 
@@ -26,6 +28,25 @@ def run(cmd, env=None, shell=False):
         raise RuntimeError(f"{cmd} failed ({p.returncode}): {p.stderr.decode()[-2000:]}")
     e, u, s, m = last.split()
     return float(e), float(u) + float(s), int(m)
+
+# Peer versions the results were taken with; built with `go install` when
+# neither bench/out/peers nor PATH has them.
+PEERS = {
+    "trivy": "github.com/aquasecurity/trivy/cmd/trivy@v0.74.0",
+    "syft": "github.com/anchore/syft/cmd/syft@v1.57.0",
+}
+
+def install_peer(name, peers):
+    """Builds a peer into peers/ from the Go module proxy; returns its path or None."""
+    os.makedirs(peers, exist_ok=True)
+    print(f"bench: building {PEERS[name]} into {peers}", file=sys.stderr)
+    env = dict(os.environ, GOBIN=peers)
+    p = subprocess.run(["go", "install", PEERS[name]], env=env)
+    path = os.path.join(peers, name)
+    if p.returncode != 0 or not os.path.exists(path):
+        print(f"bench: could not build {name}; its cases are left out", file=sys.stderr)
+        return None
+    return path
 
 def main():
     ap = argparse.ArgumentParser()
@@ -48,7 +69,9 @@ def main():
     peers = os.path.join(out, "peers")
     def tool(name):
         p = os.path.join(peers, name)
-        return p if os.path.exists(p) else shutil.which(name)
+        if os.path.exists(p):
+            return p
+        return shutil.which(name) or install_peer(name, peers)
     work = tempfile.mkdtemp(prefix="vigil-bench-")
     vc_cold = os.path.join(work, "cold")
     vc_warm = os.path.join(work, "warm")
