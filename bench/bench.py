@@ -35,12 +35,15 @@ PEERS = {
     "trivy": "github.com/aquasecurity/trivy/cmd/trivy@v0.74.0",
     "syft": "github.com/anchore/syft/cmd/syft@v1.57.0",
 }
+# Trivy v0.74 imports encoding/json/v2, which Go 1.26 builds only with this
+# experiment on.
+PEER_ENV = {"trivy": {"GOEXPERIMENT": "jsonv2"}}
 
 def install_peer(name, peers):
     """Builds a peer into peers/ from the Go module proxy; returns its path or None."""
     os.makedirs(peers, exist_ok=True)
     print(f"bench: building {PEERS[name]} into {peers}", file=sys.stderr)
-    env = dict(os.environ, GOBIN=peers)
+    env = dict(os.environ, GOBIN=peers, **PEER_ENV.get(name, {}))
     p = subprocess.run(["go", "install", PEERS[name]], env=env)
     path = os.path.join(peers, name)
     if p.returncode != 0 or not os.path.exists(path):
