@@ -14,11 +14,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -27,7 +29,7 @@ import (
 )
 
 // formatVersion is bumped when the on-disk encoding changes.
-const formatVersion = 1
+const formatVersion = 2
 
 // DefaultMaxBytes bounds the cache's size on disk.
 const DefaultMaxBytes = 2 << 30
@@ -37,6 +39,9 @@ type Layers struct {
 	dir      string
 	maxBytes int64
 	now      func() time.Time
+	// encoders holds idle zstd encoders: making one allocates about
+	// 1 MiB, more than encoding a typical entry does.
+	encoders sync.Pool
 }
 
 // Open returns the layer cache in dir (created if missing). maxBytes <= 0
@@ -72,20 +77,72 @@ func (c *Layers) Get(_ context.Context, key string) (*layerfs.LayerResult, bool)
 		return nil, false
 	}
 	defer zr.Close()
-	var e entry
-	if err := gob.NewDecoder(zr).Decode(&e); err != nil || e.Key != key {
+	lr, err := decode(zr, key)
+	if err != nil {
 		os.Remove(p)
 		return nil, false
 	}
 	// Touch for LRU eviction; failure is harmless.
 	now := c.now()
 	_ = os.Chtimes(p, now, now)
-	return e.Result, true
+	return lr, true
 }
 
-type entry struct {
+// An entry is a stream of gob messages: a header holding the key and the
+// layer result without its file results, then the file results in chunks.
+// Each message is buffered whole by gob, so chunks bound the memory an
+// entry takes to write or read beyond the result itself.
+type header struct {
 	Key    string
-	Result *layerfs.LayerResult
+	Result *layerfs.LayerResult // Files left out
+	Files  int                  // how many file results follow
+}
+
+// chunkFiles is how many file results one message holds.
+const chunkFiles = 32
+
+func encode(w io.Writer, key string, lr *layerfs.LayerResult) error {
+	enc := gob.NewEncoder(w)
+	head := *lr
+	head.Files = nil
+	if err := enc.Encode(header{Key: key, Result: &head, Files: len(lr.Files)}); err != nil {
+		return err
+	}
+	for fs := lr.Files; len(fs) > 0; {
+		n := min(len(fs), chunkFiles)
+		if err := enc.Encode(fs[:n]); err != nil {
+			return err
+		}
+		fs = fs[n:]
+	}
+	return nil
+}
+
+func decode(r io.Reader, key string) (*layerfs.LayerResult, error) {
+	dec := gob.NewDecoder(r)
+	var h header
+	if err := dec.Decode(&h); err != nil {
+		return nil, err
+	}
+	if h.Key != key || h.Result == nil || h.Files < 0 {
+		return nil, errors.New("cache: entry for another key")
+	}
+	lr := h.Result
+	lr.Files = make([]layerfs.FileResult, 0, min(h.Files, 1<<16))
+	for len(lr.Files) < h.Files {
+		var chunk []layerfs.FileResult
+		if err := dec.Decode(&chunk); err != nil {
+			return nil, err
+		}
+		if len(chunk) == 0 || len(lr.Files)+len(chunk) > h.Files {
+			return nil, errors.New("cache: corrupt entry")
+		}
+		lr.Files = append(lr.Files, chunk...)
+	}
+	if len(lr.Files) == 0 {
+		lr.Files = nil
+	}
+	return lr, nil
 }
 
 // Put stores a result atomically.
@@ -100,12 +157,15 @@ func (c *Layers) Put(_ context.Context, key string, lr *layerfs.LayerResult) err
 	}
 	defer os.Remove(tmp.Name())
 	bw := bufio.NewWriter(tmp)
-	zw, err := zstd.NewWriter(bw, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20), zstd.WithLowerEncoderMem(true))
-	if err != nil {
+	zw, _ := c.encoders.Get().(*zstd.Encoder)
+	if zw != nil {
+		zw.Reset(bw)
+	} else if zw, err = zstd.NewWriter(bw, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(128<<10), zstd.WithLowerEncoderMem(true)); err != nil {
 		tmp.Close()
 		return fmt.Errorf("cache: %w", err)
 	}
-	if err := gob.NewEncoder(zw).Encode(entry{Key: key, Result: lr}); err != nil {
+	defer c.encoders.Put(zw)
+	if err := encode(zw, key, lr); err != nil {
 		tmp.Close()
 		return fmt.Errorf("cache: encode layer %s: %w", lr.DiffID, err)
 	}

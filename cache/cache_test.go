@@ -2,8 +2,10 @@ package cache
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -133,4 +135,42 @@ func TestConcurrentWritersAndReaders(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// bigResult looks like a layer that installed packages with dpkg: a status
+// file and one file list per package.
+func bigResult() *layerfs.LayerResult {
+	lr := &layerfs.LayerResult{DiffID: "sha256:big"}
+	status := &extract.Result{}
+	for i := 0; i < 150; i++ {
+		name := fmt.Sprintf("package-%03d", i)
+		status.Packages = append(status.Packages, inventory.Package{Ecosystem: inventory.Deb, Name: name, Version: "1.2.3-4+deb12u1", Arch: "amd64", SourceName: name, SourceVersion: "1.2.3-4"})
+		var files []string
+		for k := 0; k < 60; k++ {
+			files = append(files, fmt.Sprintf("/usr/share/doc/%s/file-%03d.txt", name, k))
+		}
+		lr.Files = append(lr.Files, layerfs.FileResult{Path: "var/lib/dpkg/info/" + name + ".list", Extractor: "dpkg", Result: &extract.Result{
+			Owned: []extract.Ownership{{Ecosystem: inventory.Deb, Package: name, Arch: "amd64", Files: files}},
+		}})
+	}
+	lr.Files = append(lr.Files, layerfs.FileResult{Path: "var/lib/dpkg/status", Extractor: "dpkg", Result: status})
+	for i := 0; i < 8000; i++ {
+		lr.NonDirs = append(lr.NonDirs, uint64(i)*0x9e3779b97f4a7c15)
+	}
+	slices.Sort(lr.NonDirs)
+	return lr
+}
+
+func BenchmarkPut(b *testing.B) {
+	c, err := Open(b.TempDir(), 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	lr := bigResult()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if err := c.Put(context.Background(), fmt.Sprint("k", i%4), lr); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -5,9 +5,11 @@
 //
 // Walking is split in two: each layer is reduced independently (and in
 // parallel) to a LayerResult, which is small, serialisable and cacheable by
-// diffID; Merge then combines the layer results into an Inventory. Nothing
-// holds a whole layer in memory: bodies nobody wants are skipped (with Seek
-// when the stream allows it) and wanted files are read under a size cap.
+// diffID; the merge folds each finished layer at once into what the image's
+// inventory needs, so that per-layer state is released as the walk goes.
+// Nothing holds a whole layer in memory: bodies nobody wants are skipped
+// (with Seek when the stream allows it) and wanted files are read under a
+// size cap.
 package layerfs
 
 import (
@@ -59,8 +61,10 @@ type Options struct {
 	// not read whole at all. Hashing costs as much CPU as inflating (0.47 s
 	// of 1.15 s on the reference image), so VerifyAll is an opt-in.
 	Verify VerifyMode
-	// KeepIndex keeps every entry of every layer in the result (for inspect,
-	// audits and tests); without it only compact path hashes are kept.
+	// KeepIndex keeps every entry of every layer, and every layer's result,
+	// in the Result (for inspect, audits and tests); without it only
+	// compact path hashes are kept, and only until the merge needs them no
+	// more.
 	KeepIndex bool
 	// Cache, when set, stores and reuses per-layer results by diffID.
 	Cache Cache
@@ -168,7 +172,9 @@ type LayerResult struct {
 // Result is a finished walk.
 type Result struct {
 	Inventory *inventory.Inventory
-	Layers    []*LayerResult
+	// Layers holds each layer's result, lowest first, with
+	// Options.KeepIndex (or for a root file system); otherwise nil.
+	Layers []*LayerResult
 }
 
 // ErrDiffIDMismatch is returned when a layer's content does not hash to its
@@ -181,22 +187,26 @@ func Walk(ctx context.Context, img *image.Image, opts Options) (*Result, error) 
 		return nil, errors.New("layerfs: no extractor registry")
 	}
 	opts.defaults()
-	var layers []*LayerResult
-	var err error
+	res := &Result{}
 	if img.RootDir != "" {
-		var lr *LayerResult
-		lr, err = walkDir(ctx, img.RootDir, &opts)
-		layers = []*LayerResult{lr}
+		lr, err := walkDir(ctx, img.RootDir, &opts)
+		if err != nil {
+			return nil, err
+		}
+		res.Layers = []*LayerResult{lr}
+		if res.Inventory, err = Merge(res.Layers); err != nil {
+			return nil, err
+		}
 	} else {
-		layers, err = walkLayers(ctx, img.Layers, &opts)
+		var err error
+		res.Inventory, res.Layers, err = walkLayers(ctx, img.Layers, &opts)
+		if err != nil {
+			return nil, err
+		}
 	}
-	if err != nil {
-		return nil, err
-	}
-	inv := Merge(layers)
-	inv.Layers = LayerInfo(img)
-	inv.Sort()
-	return &Result{Inventory: inv, Layers: layers}, nil
+	res.Inventory.Layers = LayerInfo(img)
+	res.Inventory.Sort()
+	return res, nil
 }
 
 // LayerInfo describes the image's layers for the inventory.
@@ -214,45 +224,58 @@ func LayerInfo(img *image.Image) []inventory.Layer {
 	return out
 }
 
-func walkLayers(ctx context.Context, layers []image.Layer, opts *Options) ([]*LayerResult, error) {
-	results := make([]*LayerResult, len(layers))
-	// Largest layers first: the walk's length is bounded by the largest.
-	order := make([]int, len(layers))
-	for i := range order {
-		order[i] = i
+// walkLayers walks the layers in parallel and merges each as it finishes.
+// It returns the layers' results too with opts.KeepIndex.
+func walkLayers(ctx context.Context, layers []image.Layer, opts *Options) (*inventory.Inventory, []*LayerResult, error) {
+	var results []*LayerResult
+	if opts.KeepIndex {
+		results = make([]*LayerResult, len(layers))
 	}
-	slices.SortStableFunc(order, func(a, b int) int {
-		switch {
-		case layers[a].Size > layers[b].Size:
-			return -1
-		case layers[a].Size < layers[b].Size:
-			return 1
-		}
-		return 0
-	})
+	sizes := make([]int64, len(layers))
+	for i := range layers {
+		sizes[i] = layers[i].Size
+	}
+	workers := min(opts.Parallel, len(layers))
+	order := walkOrder(sizes, workers)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	pr := &pruner{results: results, index: make([]*layerIndex, len(layers)), pruned: make([][]bool, len(layers))}
+	m := newMerger(len(layers))
+	var mergeMu sync.Mutex
 	var wg sync.WaitGroup
 	work := make(chan int)
 	var errMu sync.Mutex
 	var firstErr error
-	for w := 0; w < min(opts.Parallel, len(layers)); w++ {
+	fail := func(err error) {
+		errMu.Lock()
+		defer errMu.Unlock()
+		if firstErr == nil {
+			firstErr = err
+			cancel(err)
+		}
+	}
+	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var body bodyBuffer
+			defer body.free()
 			for i := range work {
-				lr, err := walkOne(ctx, i, &layers[i], opts)
+				lr, err := walkOne(ctx, i, &layers[i], opts, &body)
 				if err != nil {
-					errMu.Lock()
-					if firstErr == nil {
-						firstErr = err
-						cancel(err)
-					}
-					errMu.Unlock()
+					fail(err)
 					continue
 				}
-				pr.done(i, lr)
+				r, err := newRun(i, lr)
+				if err != nil {
+					fail(err)
+					continue
+				}
+				mergeMu.Lock()
+				m.add(r)
+				if results != nil {
+					results[i] = lr
+				}
+				mergeMu.Unlock()
 			}
 		}()
 	}
@@ -267,15 +290,57 @@ feed:
 	close(work)
 	wg.Wait()
 	if firstErr != nil {
-		return nil, firstErr
+		return nil, nil, firstErr
 	}
 	if err := context.Cause(ctx); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return results, nil
+	inv, err := m.inventory()
+	if err != nil {
+		return nil, nil, err
+	}
+	return inv, results, nil
 }
 
-func walkOne(ctx context.Context, i int, l *image.Layer, opts *Options) (*LayerResult, error) {
+// walkOrder returns the order in which to start walking layers of the
+// given sizes with the given number of workers. Bottom up keeps the merge
+// small: each finished layer joins the run of finished layers below it,
+// and that run needs neither its path sets nor the results its upper
+// layers hide. But a layer left to the end can make the walk as long as
+// itself plus all the rest, so a layer starts out of turn, largest first,
+// as soon as it is more than each other worker's share of what is left.
+func walkOrder(sizes []int64, workers int) []int {
+	order := make([]int, 0, len(sizes))
+	started := make([]bool, len(sizes))
+	var left int64
+	for _, s := range sizes {
+		left += s
+	}
+	next := 0 // the lowest layer not started
+	for len(order) < len(sizes) {
+		for started[next] {
+			next++
+		}
+		pick := next
+		if workers > 1 {
+			big := -1
+			for i, s := range sizes {
+				if !started[i] && (big < 0 || s > sizes[big]) {
+					big = i
+				}
+			}
+			if sizes[big]*int64(workers-1) > left-sizes[big] {
+				pick = big
+			}
+		}
+		started[pick] = true
+		left -= sizes[pick]
+		order = append(order, pick)
+	}
+	return order
+}
+
+func walkOne(ctx context.Context, i int, l *image.Layer, opts *Options, body *bodyBuffer) (*LayerResult, error) {
 	key := ""
 	if opts.Cache != nil && l.DiffID != "" && !opts.KeepIndex {
 		key = CacheKey(l.DiffID, opts.Registry)
@@ -289,7 +354,7 @@ func walkOne(ctx context.Context, i int, l *image.Layer, opts *Options) (*LayerR
 	if l.Open == nil {
 		return nil, fmt.Errorf("layerfs: layer %d (%s) cannot be opened", i, l.DiffID)
 	}
-	lr, err := walkTar(ctx, i, l, opts)
+	lr, err := walkTar(ctx, i, l, opts, body)
 	if err != nil {
 		return nil, err
 	}
@@ -347,66 +412,4 @@ func hashPath(p string) uint64 {
 func has(sorted []uint64, h uint64) bool {
 	_, ok := slices.BinarySearch(sorted, h)
 	return ok
-}
-
-// pruner drops, as layers finish, the bulky parts of extractor results for
-// files that a finished upper layer hides: their file lists, distro and
-// ownership data can never reach the inventory. What the merge still needs
-// from a hidden file stays: package identities (for layer attribution) and
-// persistent findings (secrets ship in every layer that holds them).
-// Without it, an image whose layers rewrite the same large files (every
-// apt-get layer rewrites dpkg's database) holds every copy until the merge.
-type pruner struct {
-	mu      sync.Mutex
-	results []*LayerResult
-	index   []*layerIndex
-	pruned  [][]bool // per layer, per FileResult: already cut down
-}
-
-func (p *pruner) done(i int, lr *LayerResult) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.results[i] = lr
-	p.index[i] = index(lr)
-	p.pruned[i] = make([]bool, len(lr.Files))
-	// The new layer's files against the finished layers above it, then the
-	// finished layers below it against the new one.
-	for j := i + 1; j < len(p.index); j++ {
-		if p.index[j] != nil {
-			prune(lr, p.pruned[i], p.index[j])
-		}
-	}
-	for k := 0; k < i; k++ {
-		if p.results[k] != nil {
-			prune(p.results[k], p.pruned[k], p.index[i])
-		}
-	}
-}
-
-// prune strips lower's results for files that upper hides.
-func prune(lower *LayerResult, done []bool, upper *layerIndex) {
-	for fi := range lower.Files {
-		fr := &lower.Files[fi]
-		if fr.Result == nil || done[fi] || !upper.hides(fr.Path) {
-			continue
-		}
-		res := *fr.Result // a copy: a cached result may be shared
-		res.Distro, res.Owned = nil, nil
-		if len(res.Packages) > 0 {
-			pk := make([]inventory.Package, len(res.Packages))
-			for k, q := range res.Packages {
-				pk[k] = inventory.Package{Ecosystem: q.Ecosystem, Group: q.Group, Name: q.Name, Version: q.Version, Arch: q.Arch}
-			}
-			res.Packages = pk
-		}
-		var keep []extract.FileFinding
-		for _, f := range res.Files {
-			if f.Persistent {
-				keep = append(keep, f)
-			}
-		}
-		res.Files = keep
-		fr.Result = &res
-		done[fi] = true
-	}
 }

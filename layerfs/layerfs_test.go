@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -27,7 +28,7 @@ import (
 // pkgExtractor reads "*.pkg" files of "name version" lines as npm packages,
 // "*.own" files as a deb package "owner" owning the listed paths, and
 // "os-release" as a distro. It panics on a file reading "PANIC".
-type pkgExtractor struct{ calls int }
+type pkgExtractor struct{ calls atomic.Int32 } // layers are walked in parallel
 
 func (*pkgExtractor) Name() string { return "test" }
 func (*pkgExtractor) Version() int { return 1 }
@@ -35,7 +36,7 @@ func (*pkgExtractor) Wants(p string, fi fs.FileInfo) bool {
 	return strings.HasSuffix(p, ".pkg") || strings.HasSuffix(p, ".own") || strings.HasSuffix(p, "os-release")
 }
 func (e *pkgExtractor) Extract(_ context.Context, in *extract.Input) (*extract.Result, error) {
-	e.calls++
+	e.calls.Add(1)
 	b, err := io.ReadAll(io.NewSectionReader(in.Reader, 0, in.Size))
 	if err != nil {
 		return nil, err
@@ -416,19 +417,19 @@ func TestWalkCache(t *testing.T) {
 		return summarize(res.Inventory)
 	}
 	first := run(mkImage(base, top1))
-	if ex.calls != 2 || cache.hits != 0 {
-		t.Fatalf("calls=%d hits=%d", ex.calls, cache.hits)
+	if ex.calls.Load() != 2 || cache.hits != 0 {
+		t.Fatalf("calls=%d hits=%d", ex.calls.Load(), cache.hits)
 	}
 	if diff := cmp.Diff(first, run(mkImage(base, top1))); diff != "" {
 		t.Errorf("warm result differs:\n%s", diff)
 	}
-	if ex.calls != 2 || cache.hits != 2 {
-		t.Errorf("warm walk: calls=%d hits=%d, want 2/2", ex.calls, cache.hits)
+	if ex.calls.Load() != 2 || cache.hits != 2 {
+		t.Errorf("warm walk: calls=%d hits=%d, want 2/2", ex.calls.Load(), cache.hits)
 	}
 	// A rebuilt image on the same base only walks its new layer.
 	rebuilt := run(mkImage(base, top2))
-	if ex.calls != 3 || cache.hits != 3 {
-		t.Errorf("rebuilt image: calls=%d hits=%d, want 3/3", ex.calls, cache.hits)
+	if ex.calls.Load() != 3 || cache.hits != 3 {
+		t.Errorf("rebuilt image: calls=%d hits=%d, want 3/3", ex.calls.Load(), cache.hits)
 	}
 	want := []got{{"a", "1", "var/db.pkg", 0, 0, ""}, {"x", "1", "app/x.pkg", 1, 1, ""}}
 	if diff := cmp.Diff(want, rebuilt); diff != "" {
@@ -546,10 +547,10 @@ func TestWalkMutatedLayers(t *testing.T) {
 	}
 }
 
-// TestHiddenResultsArePruned: a file rewritten by an upper layer keeps only
-// what the merge needs (package identities for attribution), not its file
-// lists; the inventory is the same either way.
-func TestHiddenResultsArePruned(t *testing.T) {
+// TestRewrittenFilesKeepAttribution: a file rewritten by an upper layer is
+// dropped by the merge (TestMergeHoldsOneCopyOfRewrittenFiles), but its
+// packages still credit the layer that introduced them.
+func TestRewrittenFilesKeepAttribution(t *testing.T) {
 	img := mkImage(
 		mkTar(t, file("var/lib/owner.own", "/a /b /c"), file("var/db.pkg", "a 1\n")),
 		mkTar(t, file("var/lib/owner.own", "/a /b"), file("var/db.pkg", "a 1\nb 1\n")),
@@ -558,12 +559,8 @@ func TestHiddenResultsArePruned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, fr := range res.Layers[0].Files {
-		for _, p := range fr.Result.Packages {
-			if len(p.Files) != 0 {
-				t.Errorf("hidden %s still holds its file list %v", fr.Path, p.Files)
-			}
-		}
+	if res.Layers != nil {
+		t.Errorf("per-layer results kept without KeepIndex: %d", len(res.Layers))
 	}
 	sum := summarize(res.Inventory)
 	want := []got{
@@ -582,5 +579,30 @@ func TestHiddenResultsArePruned(t *testing.T) {
 	}
 	if owner == nil || len(owner.Files) != 2 {
 		t.Errorf("visible owner package lost its files: %+v", owner)
+	}
+}
+
+func TestWalkOrder(t *testing.T) {
+	tests := []struct {
+		name    string
+		sizes   []int64
+		workers int
+		want    []int
+	}{
+		{"one worker: bottom up", []int64{1, 9, 5}, 1, []int{0, 1, 2}},
+		{"the largest is the walk's length: first", []int64{95, 146, 2, 3, 1}, 2, []int{1, 0, 2, 3, 4}},
+		{"even layers: bottom up", []int64{10, 10, 10, 10}, 2, []int{0, 1, 2, 3}},
+		{"sizes unknown: bottom up", []int64{0, 0, 0}, 4, []int{0, 1, 2}},
+		{"a large top layer starts once it is more than the rest", []int64{10, 10, 10, 10, 25}, 2, []int{0, 1, 4, 2, 3}},
+		{"three workers: more than half the rest", []int64{10, 10, 10, 10, 10, 14}, 3, []int{0, 1, 2, 5, 3, 4}},
+		{"ten copies of a stack", []int64{92, 139, 2, 3, 1, 92, 139, 2, 3, 1, 92, 139, 2, 3, 1}, 2,
+			[]int{0, 1, 2, 3, 4, 5, 6, 11, 10, 7, 8, 9, 12, 13, 14}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, walkOrder(tc.sizes, tc.workers)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -31,6 +31,7 @@ type layerWalker struct {
 	opts   *Options
 	lr     *LayerResult
 	wanted []extract.Extractor // scratch
+	body   *bodyBuffer         // the walking goroutine's, for file bodies
 }
 
 func newLayerWalker(ctx context.Context, index int, diffID string, opts *Options) *layerWalker {
@@ -177,7 +178,7 @@ func (h *hashingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func walkTar(ctx context.Context, index int, l *image.Layer, opts *Options) (*LayerResult, error) {
+func walkTar(ctx context.Context, index int, l *image.Layer, opts *Options, body *bodyBuffer) (*LayerResult, error) {
 	rc, err := l.Open(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("layerfs: open layer %d (%s): %w", index, l.DiffID, err)
@@ -186,8 +187,9 @@ func walkTar(ctx context.Context, index int, l *image.Layer, opts *Options) (*La
 	var src io.Reader = rc
 	_, seekable := rc.(io.Seeker)
 	if !seekable {
-		// tar reads 512-byte headers; batch them into large reads.
-		src = bufio.NewReaderSize(rc, 1<<20)
+		// tar reads 512-byte headers; batch them into larger reads. More
+		// than 256 KiB saves no measurable time and costs heap.
+		src = bufio.NewReaderSize(rc, 256<<10)
 	}
 	var hr *hashingReader
 	verify := opts.Verify == VerifyAll || opts.Verify == VerifyAuto && !seekable && !selfChecking(rc)
@@ -196,6 +198,7 @@ func walkTar(ctx context.Context, index int, l *image.Layer, opts *Options) (*La
 		src = hr // hides any Seeker: every byte must be hashed
 	}
 	w := newLayerWalker(ctx, index, l.DiffID, opts)
+	w.body = body
 	var hardlinks [][2]string // wanted hard links: {name, target}
 	tr := tar.NewReader(src)
 	fail := func(err error) (*LayerResult, error) {
@@ -253,7 +256,7 @@ func walkTar(ctx context.Context, index int, l *image.Layer, opts *Options) (*La
 			}
 			fi := hdr.FileInfo()
 			err := w.offer(name, fi, func() (io.ReaderAt, func(), error) {
-				return readBody(tr, hdr.Size, opts)
+				return readBody(tr, hdr.Size, opts, body)
 			})
 			if errors.Is(err, io.ErrUnexpectedEOF) {
 				return fail(fmt.Errorf("%s: %w (the layer blob is truncated or corrupt; re-pull or re-export the image)", name, err))
@@ -329,7 +332,7 @@ func (w *layerWalker) resolveHardlinks(ctx context.Context, l *image.Layer, link
 			continue
 		}
 		delete(targets, name)
-		ra, release, err := readBody(tr, hdr.Size, w.opts)
+		ra, release, err := readBody(tr, hdr.Size, w.opts, w.body)
 		if err != nil {
 			return err
 		}
@@ -351,11 +354,12 @@ func (w *layerWalker) resolveHardlinks(ctx context.Context, l *image.Layer, link
 	return nil
 }
 
-// readBody reads a file body for extractors: into memory when small, else
-// into a temporary file in opts.TempDir that release removes.
-func readBody(r io.Reader, size int64, opts *Options) (io.ReaderAt, func(), error) {
+// readBody reads a file body for extractors: into body's memory when small
+// (valid until the next readBody with the same buffer), else into a
+// temporary file in opts.TempDir that release removes.
+func readBody(r io.Reader, size int64, opts *Options, body *bodyBuffer) (io.ReaderAt, func(), error) {
 	if size <= opts.MemFileLimit {
-		buf := make([]byte, size)
+		buf := body.get(int(size))
 		if _, err := io.ReadFull(r, buf); err != nil {
 			return nil, nil, fmt.Errorf("reading file body: %w", err)
 		}
