@@ -125,7 +125,7 @@ func decode(r io.Reader, key string) (*layerfs.LayerResult, error) {
 		return nil, err
 	}
 	if h.Key != key || h.Result == nil || h.Files < 0 {
-		return nil, errors.New("cache: entry for another key")
+		return nil, errors.New("cache: entry is for another key, or corrupt")
 	}
 	lr := h.Result
 	lr.Files = make([]layerfs.FileResult, 0, min(h.Files, 1<<16))

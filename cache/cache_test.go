@@ -174,3 +174,44 @@ func BenchmarkPut(b *testing.B) {
 		}
 	}
 }
+
+// TestRoundTripInChunks: an entry with more file results than one chunk
+// holds comes back whole, and a truncated one is a miss.
+func TestRoundTripInChunks(t *testing.T) {
+	ctx := context.Background()
+	c, err := Open(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{0, 1, chunkFiles, chunkFiles + 1, 3*chunkFiles + 5} {
+		want := bigResult()
+		want.Files = want.Files[:n]
+		if n == 0 {
+			want.Files = nil
+		}
+		key := fmt.Sprint("n", n)
+		if err := c.Put(ctx, key, want); err != nil {
+			t.Fatal(err)
+		}
+		got, ok := c.Get(ctx, key)
+		if !ok {
+			t.Fatalf("%d files: miss after put", n)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%d files (-want +got):\n%s", n, diff)
+		}
+	}
+	// Cut the largest entry short, as a crash while writing can not (it is
+	// renamed into place whole) but a full disk or a bad copy can.
+	p := c.file(fmt.Sprint("n", 3*chunkFiles+5))
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, b[:len(b)*2/3], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.Get(ctx, fmt.Sprint("n", 3*chunkFiles+5)); ok {
+		t.Error("truncated entry was a hit")
+	}
+}
