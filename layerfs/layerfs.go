@@ -385,14 +385,31 @@ func cleanPath(name string) (string, error) {
 	if strings.IndexByte(name, 0) >= 0 {
 		return "", errors.New("path contains a NUL byte")
 	}
-	p := path.Clean("/" + name)
 	// path.Clean of "/"+name cannot climb above "/", so a name with "../"
-	// that would escape is caught by comparing against the raw segments.
-	for _, seg := range strings.Split(name, "/") {
-		if seg == ".." {
+	// that would escape is caught by looking at the raw segments.
+	clean := true
+	for rest := name; ; {
+		seg, tail, more := strings.Cut(rest, "/")
+		switch seg {
+		case "..":
 			return "", errors.New("path climbs out of the root with ..")
+		case ".", "":
+			clean = false
+		}
+		if !more {
+			break
+		}
+		rest = tail
+	}
+	if clean {
+		return name, nil // most names; no need to allocate
+	}
+	if rest, ok := strings.CutPrefix(name, "./"); ok && rest != "" {
+		if p, err := cleanPath(rest); err != nil || p == rest {
+			return p, err // "./usr/bin/x", as tar writes names
 		}
 	}
+	p := path.Clean("/" + name)
 	if p == "/" {
 		return "", nil
 	}

@@ -12,7 +12,9 @@ import (
 	"io/fs"
 	"math/rand"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -479,6 +481,18 @@ func TestCleanPath(t *testing.T) {
 		{"../x", "", "climbs"},
 		{".", "", ""},
 		{"a\x00b", "", "NUL"},
+		{"./usr/bin/ls", "usr/bin/ls", ""},
+		{"./", "", ""},
+		{"./.", "", ""},
+		{"././a", "a", ""},
+		{"./a/./b", "a/b", ""},
+		{"a/.", "a", ""},
+		{"a/./..", "", "climbs"},
+		{"./..", "", "climbs"},
+		{"...", "...", ""},
+		{".a/b.", ".a/b.", ""},
+		{"//a", "a", ""},
+		{"", "", ""},
 	}
 	for _, tc := range tests {
 		got, err := cleanPath(tc.in)
@@ -492,6 +506,28 @@ func TestCleanPath(t *testing.T) {
 			t.Errorf("cleanPath(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
 		}
 	}
+}
+
+// FuzzCleanPath: the path is what path.Clean makes of it, relative to the
+// root, unless a ".." segment would climb out.
+func FuzzCleanPath(f *testing.F) {
+	for _, s := range []string{"a/b", "./a//b/", "/etc/passwd", "a/../b", ".", "./", "././a", "a/.", "..."} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		got, err := cleanPath(name)
+		climbs := slices.Contains(strings.Split(name, "/"), "..")
+		if strings.IndexByte(name, 0) >= 0 || len(name) > maxPathLen || climbs {
+			if err == nil {
+				t.Fatalf("cleanPath(%q) = %q, want an error", name, got)
+			}
+			return
+		}
+		want := strings.TrimPrefix(path.Clean("/"+name), "/")
+		if err != nil || got != want {
+			t.Fatalf("cleanPath(%q) = %q, %v; want %q", name, got, err, want)
+		}
+	})
 }
 
 func FuzzWalkTar(f *testing.F) {
