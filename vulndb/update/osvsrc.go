@@ -17,8 +17,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	kflate "github.com/klauspost/compress/flate"
-
 	"github.com/vigilsec/vigil/vulndb"
 	"github.com/vigilsec/vigil/vulndb/osv"
 )
@@ -92,20 +90,11 @@ func recordFolder(r *osv.Record) string {
 // modified time seen. A zip that cannot be opened, or that inflates beyond
 // maxUncompressed, is an error; a bad member is a malformed record.
 func (im *importer) importZip(ctx context.Context, file, folder string, maxUncompressed int64) (time.Time, error) {
-	zr, err := zip.OpenReader(file)
+	zr, err := openZip(file)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("open zip: %w (truncated or not a zip archive)", err)
 	}
 	defer zr.Close()
-	var pool sync.Pool // inflaters are large: reuse them across members
-	zr.RegisterDecompressor(zip.Deflate, func(r io.Reader) io.ReadCloser {
-		if fr, ok := pool.Get().(io.ReadCloser); ok {
-			if fr.(kflate.Resetter).Reset(r, nil) == nil {
-				return &pooledInflater{ReadCloser: fr, pool: &pool}
-			}
-		}
-		return &pooledInflater{ReadCloser: kflate.NewReader(r), pool: &pool}
-	})
 	if len(zr.File) > maxZipEntries {
 		return time.Time{}, fmt.Errorf("zip has %d entries, limit %d", len(zr.File), maxZipEntries)
 	}
@@ -123,13 +112,13 @@ func (im *importer) importZip(ctx context.Context, file, folder string, maxUncom
 			defer wg.Done()
 			// One buffer per worker: nothing keeps a reference to the
 			// record's bytes after putOSV returns.
-			var buf bytes.Buffer
+			zrd := &zipReader{z: zr}
 			for zf := range work {
 				if ctx.Err() != nil {
 					continue
 				}
 				origin := path.Base(file) + ":" + zf.Name
-				data, err := readZipEntry(zf, &buf)
+				data, err := zrd.read(zf)
 				total.Add(int64(len(data)))
 				if total.Load() > maxUncompressed {
 					cancel(fmt.Errorf("zip inflates to more than %d bytes (zip bomb?)", maxUncompressed))
@@ -188,32 +177,6 @@ func (p *pooledInflater) Close() error {
 func isRecordName(name string) bool {
 	ext := strings.ToLower(path.Ext(name))
 	return ext == ".json" || ext == ".yaml" || ext == ".yml"
-}
-
-// readZipEntry reads a member into buf (reset first) and returns its bytes,
-// valid until the next call with the same buffer.
-func readZipEntry(zf *zip.File, buf *bytes.Buffer) ([]byte, error) {
-	if zf.UncompressedSize64 > osv.MaxRecordSize {
-		return nil, fmt.Errorf("record of %d bytes is over the %d byte limit", zf.UncompressedSize64, osv.MaxRecordSize)
-	}
-	rc, err := zf.Open()
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	// The header's size is only a hint (a hostile zip can lie, though
-	// archive/zip stops at it): read at most one byte past the limit.
-	buf.Reset()
-	buf.Grow(int(zf.UncompressedSize64) + bytes.MinRead)
-	_, err = buf.ReadFrom(io.LimitReader(rc, osv.MaxRecordSize+1))
-	data := buf.Bytes()
-	if err != nil {
-		return data, err
-	}
-	if len(data) > osv.MaxRecordSize {
-		return data, fmt.Errorf("record inflates past the %d byte limit", osv.MaxRecordSize)
-	}
-	return data, nil
 }
 
 // osvEcosystem updates one OSV export folder: a delta when the database
