@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/klauspost/compress/zstd"
 	bolt "go.etcd.io/bbolt"
 )
@@ -261,14 +261,7 @@ func detKey(source, scope, id string) []byte {
 	return append(k, scope...)
 }
 
-func hash64(parts ...[]byte) uint64 {
-	h := fnv.New64a()
-	for _, p := range parts {
-		h.Write(p)
-		h.Write([]byte{0xff})
-	}
-	return h.Sum64()
-}
+func hash64(key []byte) uint64 { return xxhash.Sum64(key) }
 
 // prepared is a document encoded for the file.
 type prepared struct {
@@ -293,10 +286,12 @@ func (b *Builder) prepare(doc *Doc) (*prepared, error) {
 		return nil, fmt.Errorf("vulndb: document %q: NUL byte in source, scope or ID", doc.ID)
 	}
 	p := &prepared{rk: recKey(doc.Source, doc.Scope, doc.ID), dk: detKey(doc.Source, doc.Scope, doc.ID)}
-	h := fnv.New64a()
+	// The content hash is compared with the one stored by earlier builds;
+	// a change of hash function only costs one rewrite of every document.
+	h := xxhash.New()
 	h.Write(p.rk)
 	h.Write([]byte{0})
-	h.Write([]byte(doc.Feed))
+	h.WriteString(doc.Feed)
 	if !doc.Withdrawn {
 		type group struct {
 			eco, name string
@@ -340,9 +335,9 @@ func (b *Builder) prepare(doc *Doc) (*prepared, error) {
 			p.pkgs = append(p.pkgs, pkgPart{key: []byte(k), val: val})
 			p.rec.PkgKeys = append(p.rec.PkgKeys, k)
 			// The hash names the ecosystem, not its ID in this file.
-			h.Write([]byte(g.eco))
+			h.WriteString(g.eco)
 			h.Write([]byte{0})
-			h.Write([]byte(g.name))
+			h.WriteString(g.name)
 			h.Write(val)
 		}
 	}

@@ -1,6 +1,7 @@
 package vulndb
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +18,8 @@ func TestCodecRoundTrip(t *testing.T) {
 				{Type: "CUSTOM", Events: []Event{{Fixed: "9"}}},
 			},
 			Versions: []string{"1.0", "1.1"}, Severity: "high"}},
+		{A: Affected{ID: "USN-1", Ecosystem: "Alpine:v3.20", Package: "musl", Source: SourceOSV,
+			Versions: []string{"1.0.1e-3ubuntu1", "1.0.1e-4ubuntu1", "1.0.1e-4ubuntu1", "1.0.1e-4ubuntu1.1", "1.0", "", "2", "2é", "2ü"}}},
 	}
 	raw := encodeEntries(nil, "musl", es)
 	got, err := decodeEntries(raw, "Alpine:v3.20", "musl")
@@ -30,7 +33,7 @@ func TestCodecRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(split) != 2 || split[0].id != "CVE-1" || split[0].scope != "v3.20/main" || split[1].source != "other-source" {
+	if len(split) != 3 || split[0].id != "CVE-1" || split[0].scope != "v3.20/main" || split[1].source != "other-source" {
 		t.Errorf("splitEntries: %+v", split)
 	}
 	if d := cmp.Diff(raw, joinEntries(nil, split)); d != "" {
@@ -96,6 +99,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add(encodeKEV(nil, &KEV{CVE: "CVE-1", CWEs: []string{"CWE-1"}}))
 	f.Add(encodeBlock(nil, []kv{{[]byte("k"), []byte("v")}}))
 	f.Add([]byte{valS2, 0x80, 0x80, 0x80, 0x80, 0x10})
+	f.Add(encodeEntries(nil, "p", []entry{{A: Affected{ID: "U", Package: "p", Source: SourceOSV, Versions: []string{"1.0-1", "1.0-2", "1.0-2.1"}}}}))
 	dec, err := zstd.NewReader(nil, zstd.WithDecoderMaxMemory(maxValueSize))
 	if err != nil {
 		f.Fatal(err)
@@ -111,4 +115,63 @@ func FuzzDecode(f *testing.F) {
 		decodeBlock(b)
 		decompressValue(dec, b, nil)
 	})
+}
+
+// FuzzFrontCoded: any list of strings decodes to itself, through the
+// allocating decoder and the visitor alike.
+func FuzzFrontCoded(f *testing.F) {
+	f.Add("1.0.1e-3ubuntu1\n1.0.1e-4ubuntu1\n1.0.1e-4ubuntu1.1")
+	f.Add("\n\na\nab\na\n")
+	f.Fuzz(func(t *testing.T, joined string) {
+		vs := strings.Split(joined, "\n")
+		es := []entry{{A: Affected{ID: "X", Ecosystem: "e", Package: "p", Source: SourceOSV, Versions: vs}}}
+		raw := encodeEntries(nil, "p", es)
+		got, err := decodeAffected(raw, "e", "p")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(vs, got[0].Versions); d != "" {
+			t.Errorf("decodeAffected (-want +got):\n%s", d)
+		}
+		var sc visitScratch
+		err, _ = visitEntries(raw, "e", "p", &sc, func(a *Affected) error {
+			if d := cmp.Diff(vs, a.Versions); d != "" {
+				t.Errorf("visitEntries (-want +got):\n%s", d)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestFrontCodedCorrupt: a front-coded list whose prefix lengths or total
+// disagree with its strings is an error, not a panic or a wrong string.
+func TestFrontCodedCorrupt(t *testing.T) {
+	list := func(total int, pairs ...any) []byte {
+		e := encoder{}
+		e.uvarint(uint64(len(pairs) / 2))
+		e.uvarint(uint64(total))
+		for i := 0; i < len(pairs); i += 2 {
+			e.uvarint(uint64(pairs[i].(int)))
+			e.str(pairs[i+1].(string))
+		}
+		return e.b
+	}
+	for name, b := range map[string][]byte{
+		"prefix longer than the string before": list(5, 0, "ab", 3, "c"),
+		"total too small":                      list(3, 0, "ab", 1, "c"),
+		"total too large":                      list(9, 0, "ab", 1, "c"),
+		"total past the bound":                 list(1<<20, 0, "ab"),
+	} {
+		d := fastDecoder{s: string(b)}
+		if got := d.frontCoded(); d.err == nil {
+			t.Errorf("%s: decoded %q, want an error", name, got)
+		}
+	}
+	d := fastDecoder{s: string(list(5, 0, "ab", 1, "bc"))}
+	if got := d.frontCoded(); d.err != nil || len(got) != 2 || got[0] != "ab" || got[1] != "abc" {
+		t.Errorf("valid list: %q, %v", got, d.err)
+	}
 }

@@ -17,7 +17,7 @@ import (
 
 // SchemaVersion is the version of the database file layout. Open refuses a
 // file with another version.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Source names, as stored in Affected.Source and Meta.
 const (

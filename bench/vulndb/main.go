@@ -477,6 +477,7 @@ func drive(records int, cache, out string, changes int, profileDir string, reuse
 	if err != nil {
 		log.Fatal(err)
 	}
+	log.Printf("database file: %.1f MB", float64(fi.Size())/(1<<20))
 
 	// Several deltas in a row, each changing other records; the median by
 	// wall time is reported (the machine is shared: one run is noise).
