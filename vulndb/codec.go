@@ -486,11 +486,8 @@ func (d *fastDecoder) str() string {
 	return out
 }
 
-func (d *fastDecoder) strList() []string {
-	n := d.count()
-	if n == 0 {
-		return nil
-	}
+// takeStrs returns n string slots from the decoder's backing array.
+func (d *fastDecoder) takeStrs(n int) []string {
 	if len(d.strs) < n {
 		d.strs = make([]string, max(n, d.nStrs))
 		d.nStrs *= 2
@@ -498,6 +495,15 @@ func (d *fastDecoder) strList() []string {
 	d.usedStrs += n
 	out := d.strs[:n:n]
 	d.strs = d.strs[n:]
+	return out
+}
+
+func (d *fastDecoder) strList() []string {
+	n := d.count()
+	if n == 0 {
+		return nil
+	}
+	out := d.takeStrs(n)
 	for i := range out {
 		out[i] = d.str()
 	}
@@ -526,13 +532,7 @@ func (d *fastDecoder) frontCoded() []string {
 		d.arena = make([]byte, 0, max(int(total), 2*cap(d.arena)))
 	}
 	d.usedArena += int(total)
-	if len(d.strs) < n {
-		d.strs = make([]string, max(n, d.nStrs))
-		d.nStrs *= 2
-	}
-	d.usedStrs += n
-	out := d.strs[:n:n]
-	d.strs = d.strs[n:]
+	out := d.takeStrs(n)
 	limit := len(d.arena) + int(total)
 	prev := ""
 	for i := range out {
