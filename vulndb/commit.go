@@ -463,6 +463,15 @@ func (w *writer) decompress(v []byte) ([]byte, error) {
 	return decompressValue(w.b.dec, v, nil)
 }
 
+// stored returns the value stored under key, or nil; in a build from an
+// empty file there is none, and looking would cost a descent of the tree.
+func (w *writer) stored(bk *bolt.Bucket, key []byte) []byte {
+	if w.b.fresh {
+		return nil
+	}
+	return bk.Get(key)
+}
+
 // applyPkg rewrites one package value: the stored entries minus those of
 // the documents the ops touch, plus the documents' new entries.
 func (w *writer) applyPkg(key []byte, ops []op) error {
@@ -470,12 +479,12 @@ func (w *writer) applyPkg(key []byte, ops []op) error {
 	if _, _, ok := splitPkgKey(key); !ok {
 		return fmt.Errorf("%w: package key %q", ErrCorrupt, key)
 	}
-	touched := make(map[string]bool, len(ops))
-	for i := range ops {
-		touched[string(ops[i].key[len(key)+1:])] = true
-	}
 	var keep []rawEntry
-	if v := bk.Get(key); v != nil {
+	if v := w.stored(bk, key); v != nil {
+		touched := make(map[string]bool, len(ops))
+		for i := range ops {
+			touched[string(ops[i].key[len(key)+1:])] = true
+		}
 		raw, err := w.decompress(v)
 		if err != nil {
 			return fmt.Errorf("package %q: %w", key, err)
@@ -563,7 +572,7 @@ const pkgCompressMin = 128
 func (w *writer) applyRec(key []byte, last op) error {
 	bk := w.tx.Bucket(bucketRec)
 	var old *record
-	if v := bk.Get(key); v != nil {
+	if v := w.stored(bk, key); v != nil {
 		r, err := decodeRecord(v)
 		if err != nil {
 			return fmt.Errorf("record %q: %w", key, err)
