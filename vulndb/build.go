@@ -98,8 +98,12 @@ type Builder struct {
 	dups map[string]uint64 // record key -> seq of its last version, for keys touched twice
 	buf  opBuffer
 	runs []string
-	// spilling receives the result of the spill in flight (nil: none).
-	spilling chan error
+	// spilling receives the result of the spill in flight (nil: none),
+	// with its buffer, emptied, for the next spill: the two buffers take
+	// turns, so the builder does not allocate (and zero) a fresh 16 MiB of
+	// chunks for each spill.
+	spilling chan spillDone
+	spare    opBuffer
 	kev      []KEV
 	kevSet   bool
 	epss     []EPSS
@@ -391,6 +395,9 @@ func compressValue(enc *zstd.Encoder, raw []byte) []byte {
 }
 
 func (b *Builder) baseRecord(rk []byte) (*record, error) {
+	if b.fresh {
+		return nil, nil // nothing stored yet
+	}
 	v := b.rtx.Bucket(bucketRec).Get(rk)
 	if v == nil {
 		return nil, nil
@@ -484,8 +491,8 @@ func (b *Builder) spill() error {
 	}
 	b.runs = append(b.runs, f.Name())
 	full := b.buf
-	b.buf = opBuffer{}
-	done := make(chan error, 1)
+	b.buf, b.spare = b.spare, opBuffer{}
+	done := make(chan spillDone, 1)
 	b.spilling = done
 	go func() {
 		full.sort()
@@ -496,9 +503,15 @@ func (b *Builder) spill() error {
 		if err != nil {
 			err = fmt.Errorf("vulndb: spill changes to %s: %w", f.Name(), err)
 		}
-		done <- err
+		full.reset()
+		done <- spillDone{buf: full, err: err}
 	}()
 	return nil
+}
+
+type spillDone struct {
+	buf opBuffer
+	err error
 }
 
 // waitSpill waits for the spill in flight, if any, and returns its error.
@@ -506,9 +519,10 @@ func (b *Builder) waitSpill() error {
 	if b.spilling == nil {
 		return nil
 	}
-	err := <-b.spilling
+	d := <-b.spilling
 	b.spilling = nil
-	return err
+	b.spare = d.buf
+	return d.err
 }
 
 // Delete removes a stored document. It reports whether there was one.

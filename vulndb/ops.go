@@ -78,7 +78,16 @@ func (b *opBuffer) add(tag byte, key []byte, seq uint64, del bool, val []byte) {
 		c = b.chunks[len(b.chunks)-1]
 	}
 	if cap(c)-len(c) < n {
-		c = make([]byte, 0, max(chunkSize, n))
+		// Reuse the next chunk of an earlier fill when it is big enough.
+		c = nil
+		if k := len(b.chunks); k < cap(b.chunks) {
+			if old := b.chunks[:k+1][k]; cap(old) >= n {
+				c = old[:0]
+			}
+		}
+		if c == nil {
+			c = make([]byte, 0, max(chunkSize, n))
+		}
 		b.chunks = append(b.chunks, c)
 	}
 	start := len(c)
@@ -114,6 +123,7 @@ func (b *opBuffer) sort() {
 	})
 }
 
+// reset empties the buffer and keeps its memory for the next fill.
 func (b *opBuffer) reset() {
 	b.chunks = b.chunks[:0]
 	b.used = 0

@@ -2,8 +2,10 @@ package osv
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -58,12 +60,42 @@ func (p *jparser) end() error {
 func (p *jparser) ws() {
 	for p.i < len(p.b) {
 		switch p.b[p.i] {
-		case ' ', '\t', '\n', '\r':
+		case ' ':
+			// Indentation: eight spaces at a time.
+			for p.i+8 <= len(p.b) {
+				x := binary.LittleEndian.Uint64(p.b[p.i:]) ^ (swarOnes * ' ')
+				if x != 0 {
+					p.i += bits.TrailingZeros64(x) >> 3
+					break
+				}
+				p.i += 8
+			}
+			if p.i < len(p.b) && p.b[p.i] == ' ' {
+				p.i++
+			}
+		case '\t', '\n', '\r':
 			p.i++
 		default:
 			return
 		}
 	}
+}
+
+// SWAR ("SIMD within a register") constants: eight bytes are tested at
+// once, in a uint64.
+const (
+	swarOnes = 0x0101010101010101
+	swarHigh = 0x8080808080808080
+)
+
+// plainMask is nonzero when one of the eight bytes of w ends the plain run
+// of a string: a quote, a backslash, a control character or a non-ASCII
+// byte. Its lowest set bit lies in the first such byte (the borrows of the
+// subtractions can only mark bytes above it).
+func plainMask(w uint64) uint64 {
+	q := w ^ (swarOnes * '"')
+	b := w ^ (swarOnes * '\\')
+	return ((q-swarOnes) & ^q | (b-swarOnes) & ^b | (w-swarOnes*0x20) & ^w | w) & swarHigh
 }
 
 // lit consumes a literal (null, true, false) if it comes next.
@@ -183,7 +215,15 @@ func (p *jparser) str() ([]byte, error) {
 	p.i++
 	start := p.i
 	p.escaped = false
-	// Fast path: no escapes, ASCII only.
+	// Fast path: no escapes, ASCII only; eight bytes at a time, then the
+	// byte that ended the run.
+	for p.i+8 <= len(p.b) {
+		if m := plainMask(binary.LittleEndian.Uint64(p.b[p.i:])); m != 0 {
+			p.i += bits.TrailingZeros64(m) >> 3
+			break
+		}
+		p.i += 8
+	}
 	for p.i < len(p.b) {
 		c := p.b[p.i]
 		if c == '"' {

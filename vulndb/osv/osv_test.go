@@ -1,9 +1,12 @@
 package osv
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"strings"
@@ -399,4 +402,35 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestPlainMask: the eight-byte test finds the first byte that ends a plain
+// string run, at every position and for every byte value.
+func TestPlainMask(t *testing.T) {
+	plain := []byte("abcdefgh")
+	for pos := range 8 {
+		for c := range 256 {
+			w := bytes.Clone(plain)
+			w[pos] = byte(c)
+			if pos < 7 {
+				w[7] = '"' // a later special byte must not hide this one
+			}
+			m := plainMask(binary.LittleEndian.Uint64(w))
+			special := c == '"' || c == '\\' || c < 0x20 || c >= 0x80
+			first := 8
+			if m != 0 {
+				first = bits.TrailingZeros64(m) >> 3
+			}
+			want := 8
+			switch {
+			case special:
+				want = pos
+			case pos < 7:
+				want = 7
+			}
+			if first != want {
+				t.Fatalf("byte %#x at %d: first special at %d, want %d", c, pos, first, want)
+			}
+		}
+	}
 }
