@@ -69,3 +69,39 @@ func BenchmarkVisitEntries(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkVisitUbuntu decompresses and decodes a package value shaped
+// like the heaviest keys of bench/vulndb (Ubuntu): 100 entries, each
+// listing 25 versions that share long prefixes.
+func BenchmarkVisitUbuntu(b *testing.B) {
+	var es []entry
+	for i := range 100 {
+		var vs []string
+		for j := range 25 {
+			vs = append(vs, fmt.Sprintf("1.0.1f-%dubuntu2.%d", i%7, j))
+		}
+		es = append(es, entry{A: Affected{ID: fmt.Sprintf("UBUNTU-CVE-2024-%05d", i), Source: SourceOSV, Package: "openssl",
+			Aliases:  []string{fmt.Sprintf("CVE-2024-%05d", i)},
+			Ranges:   []Range{{Type: RangeEcosystem, Events: []Event{{Introduced: "0"}, {Fixed: fmt.Sprintf("1.0.1f-%dubuntu2.25", i%7)}}}},
+			Versions: vs, Severity: "medium"}})
+	}
+	raw := encodeEntries(nil, "openssl", es)
+	stored := compressS2(raw)
+	var sc visitScratch
+	n := 0
+	fn := func(a *Affected) error { n += len(a.Versions); return nil }
+	b.ReportMetric(float64(len(raw)), "raw-bytes")
+	b.ReportMetric(float64(len(stored)), "stored-bytes")
+	b.ReportAllocs()
+	for b.Loop() {
+		// What a lookup does with the stored value: decompress, visit.
+		v, err := decompressValue(nil, stored, sc.buf)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sc.buf = v
+		if err, _ := visitEntries(v, "Ubuntu:22.04:LTS", "openssl", &sc, fn); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

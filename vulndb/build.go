@@ -81,8 +81,8 @@ type Builder struct {
 	tmp  string
 	opts BuildOptions
 
-	bdb   *bolt.DB
-	rtx   *bolt.Tx
+	bdb *bolt.DB
+	rtx *bolt.Tx
 	// fresh: the file started empty, so Commit, which meets each key once,
 	// finds nothing stored under any key and need not look.
 	fresh bool

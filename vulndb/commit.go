@@ -65,7 +65,9 @@ func (b *Builder) commit(ctx context.Context) (Meta, error) {
 	if err != nil {
 		return Meta{}, fmt.Errorf("vulndb: commit: %w", err)
 	}
-	w := &writer{b: b, it: &mergeIter{m: m}, meta: &b.meta, ctx: ctx}
+	groups := newGroupReader(&mergeIter{m: m})
+	defer groups.close() // before the runs are closed
+	w := &writer{b: b, groups: groups, meta: &b.meta, ctx: ctx}
 	w.det.w = w
 	if err := w.run(); err != nil {
 		return Meta{}, fmt.Errorf("vulndb: commit %s: %w", b.path, err)
@@ -258,17 +260,13 @@ func (b *Builder) replaceTable(ctx context.Context, name []byte, n int, kv func(
 
 // writer applies the merged op stream to the file.
 type writer struct {
-	b    *Builder
-	it   *mergeIter
-	meta *Meta
-	ctx  context.Context
+	b      *Builder
+	groups *groupReader
+	meta   *Meta
+	ctx    context.Context
 
 	tx      *bolt.Tx
 	written int
-	peek    *op
-	group   []op // the ops of the current key, copied into arena
-	spans   []span
-	arena   []byte
 	rawBuf  []byte
 	det     detWriter
 	q       putQueue
@@ -359,39 +357,6 @@ func (w *writer) maybeCommit() error {
 	return w.begin()
 }
 
-// nextGroup collects the ops that share the next key (for tagPkg: the next
-// package key), copying them out of the merge sources.
-func (w *writer) nextGroup() (byte, []byte, []op, error) {
-	var err error
-	if w.peek == nil {
-		if w.peek, err = w.it.next(); err != nil || w.peek == nil {
-			return 0, nil, nil, err
-		}
-	}
-	tag := w.peek.tag
-	key := bytes.Clone(groupKey(w.peek))
-	w.arena = w.arena[:0]
-	w.group = w.group[:0]
-	spans := w.spans[:0]
-	for w.peek != nil && w.peek.tag == tag && bytes.Equal(groupKey(w.peek), key) {
-		sp := span{ko: len(w.arena), kl: len(w.peek.key)}
-		w.arena = append(w.arena, w.peek.key...)
-		sp.vo, sp.vl = len(w.arena), len(w.peek.val)
-		w.arena = append(w.arena, w.peek.val...)
-		spans = append(spans, sp)
-		w.group = append(w.group, op{tag: tag, seq: w.peek.seq, del: w.peek.del})
-		if w.peek, err = w.it.next(); err != nil {
-			return 0, nil, nil, err
-		}
-	}
-	for i, sp := range spans {
-		w.group[i].key = w.arena[sp.ko : sp.ko+sp.kl : sp.ko+sp.kl]
-		w.group[i].val = w.arena[sp.vo : sp.vo+sp.vl : sp.vo+sp.vl]
-	}
-	w.spans = spans
-	return tag, key, w.group, nil
-}
-
 // groupKey is the key ops are grouped by: the package key for package ops
 // (their sort key is package key, NUL, record key), the whole key
 // otherwise.
@@ -426,7 +391,7 @@ func (w *writer) run() (err error) {
 		if err := w.ctx.Err(); err != nil {
 			return err
 		}
-		tag, key, ops, err := w.nextGroup()
+		tag, key, ops, err := w.groups.next()
 		if err != nil {
 			return err
 		}
