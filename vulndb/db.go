@@ -60,6 +60,7 @@ type DB struct {
 	meta  Meta
 	names *nameTable
 	dec   *zstd.Decoder
+	txs   txPool
 }
 
 var _ Store = (*DB)(nil)
@@ -137,6 +138,7 @@ func sameFile(f *os.File, path string) bool {
 
 // Close releases the file.
 func (db *DB) Close() error {
+	db.txs.close()
 	if db.dec != nil {
 		db.dec.Close()
 	}
@@ -246,7 +248,7 @@ func (db *DB) Advisories(ctx context.Context, ecosystem, pkg string) ([]Affected
 	}
 	key := pkgKey(id, name)
 	var out []Affected
-	err := safeView(db.bolt, func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketPkg).Get(key)
 		if v == nil {
 			return nil
@@ -296,7 +298,7 @@ func (db *DB) EachAdvisory(ctx context.Context, ecosystem, pkg string, fn func(*
 		}
 	}()
 	found := false
-	err := safeView(db.bolt, func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketPkg).Get(key)
 		if v == nil {
 			return nil
@@ -349,7 +351,7 @@ func (db *DB) Details(ctx context.Context, id string) (*Details, error) {
 		return nil, err
 	}
 	var parts []docDetails
-	err := safeView(db.bolt, func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		prefix := append([]byte(id), 0)
 		return scanDetails(tx, db.decompressBlock, prefix, func(k, v []byte) error {
 			src, _, _ := strings.Cut(string(k[len(prefix):]), "\x00")
@@ -451,7 +453,7 @@ func (db *DB) KEV(ctx context.Context, cve string) (*KEV, error) {
 		return nil, err
 	}
 	var out *KEV
-	err := safeView(db.bolt, func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketKEV).Get([]byte(cve))
 		if v == nil {
 			return nil
@@ -475,7 +477,7 @@ func (db *DB) EPSS(ctx context.Context, cve string) (*EPSS, error) {
 		return nil, err
 	}
 	var out *EPSS
-	err := safeView(db.bolt, func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketEPSS).Get([]byte(cve))
 		if v == nil {
 			return nil
@@ -526,7 +528,7 @@ func (db *DB) Export(ctx context.Context, w io.Writer) error {
 	if err := enc.Encode(ExportLine{Kind: "meta", Meta: &meta}); err != nil {
 		return fmt.Errorf("vulndb: export %s: %w", db.path, err)
 	}
-	err := safeView(db.bolt, func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		// By ecosystem name, not by the file's ecosystem IDs, so that two
 		// files with the same content export the same.
 		db.names.mu.RLock()

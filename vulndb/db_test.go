@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -748,5 +749,62 @@ func TestPrefetch(t *testing.T) {
 	}
 	if _, err := prefetchPages(ctx, f, 1<<40, ps); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("prefetchPages of a page past the end: %v, want ErrCorrupt", err)
+	}
+}
+
+// TestConcurrentLookupsAndClose: lookups from many goroutines share the
+// DB's read transactions and agree with each other; Close after them
+// returns (it would hang on a transaction left open), and a lookup after
+// Close is an error.
+func TestConcurrentLookupsAndClose(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "vigil.db")
+	build(t, path, "", BuildOptions{}, func(b *Builder) {
+		for i := range 50 {
+			a := Affected{Ecosystem: "npm", Package: fmt.Sprintf("pkg-%d", i%10), Ranges: fixed("0", fmt.Sprintf("1.%d.0", i))}
+			mustPut(t, b, osvDoc(fmt.Sprintf("GHSA-%d", i), "osv/npm", a), Added)
+		}
+	})
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 500 {
+				name := fmt.Sprintf("pkg-%d", (g+i)%10)
+				n := 0
+				if err := db.EachAdvisory(ctx, "npm", name, func(a *Affected) error { n++; return nil }); err != nil {
+					errs <- err
+					return
+				}
+				if n != 5 {
+					errs <- fmt.Errorf("%s: %d entries, want 5", name, n)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() { done <- db.Close() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close hangs after concurrent lookups")
+	}
+	if _, err := db.Advisories(ctx, "npm", "pkg-1"); err == nil {
+		t.Error("a lookup after Close succeeded")
 	}
 }

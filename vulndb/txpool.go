@@ -1,0 +1,79 @@
+package vulndb
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// txPool keeps bbolt read transactions open between lookups. The file never
+// changes under a DB (scans open it read-only; an update writes a new file
+// and renames it), so a read transaction opened once sees what a new one
+// would, and a lookup skips Begin and Rollback: an allocation, two locks
+// and the statistics bookkeeping, on every one of the thousands of lookups
+// of a scan. A transaction serves one goroutine at a time; the pool grows
+// to the number of goroutines that look up at once.
+type txPool struct {
+	mu     sync.Mutex
+	idle   []*bolt.Tx
+	all    []*bolt.Tx
+	closed bool
+}
+
+var errClosed = errors.New("vulndb: database is closed")
+
+func (p *txPool) get(bdb *bolt.DB) (*bolt.Tx, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil, errClosed
+	}
+	if n := len(p.idle); n > 0 {
+		tx := p.idle[n-1]
+		p.idle = p.idle[:n-1]
+		return tx, nil
+	}
+	tx, err := bdb.Begin(false)
+	if err != nil {
+		return nil, err
+	}
+	p.all = append(p.all, tx)
+	return tx, nil
+}
+
+func (p *txPool) put(tx *bolt.Tx) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.closed {
+		p.idle = append(p.idle, tx)
+	}
+}
+
+// close ends every transaction; none may be in use.
+func (p *txPool) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	for _, tx := range p.all {
+		_ = tx.Rollback()
+	}
+	p.all, p.idle = nil, nil
+}
+
+// view runs fn in one of the pool's read transactions, turning a panic
+// from a corrupt page into ErrCorrupt as safeView does.
+func (db *DB) view(fn func(tx *bolt.Tx) error) (err error) {
+	tx, err := db.txs.get(db.bolt)
+	if err != nil {
+		return err
+	}
+	defer db.txs.put(tx)
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", ErrCorrupt, r)
+		}
+	}()
+	return fn(tx)
+}
