@@ -248,8 +248,8 @@ func (db *DB) Advisories(ctx context.Context, ecosystem, pkg string) ([]Affected
 	}
 	key := pkgKey(id, name)
 	var out []Affected
-	err := db.view(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketPkg).Get(key)
+	err := db.viewTx(func(rt *readTx) error {
+		v := rt.pkg.Get(key)
 		if v == nil {
 			return nil
 		}
@@ -298,8 +298,8 @@ func (db *DB) EachAdvisory(ctx context.Context, ecosystem, pkg string, fn func(*
 		}
 	}()
 	found := false
-	err := db.view(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketPkg).Get(key)
+	err := db.viewTx(func(rt *readTx) error {
+		v := rt.pkg.Get(key)
 		if v == nil {
 			return nil
 		}

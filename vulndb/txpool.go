@@ -17,14 +17,22 @@ import (
 // to the number of goroutines that look up at once.
 type txPool struct {
 	mu     sync.Mutex
-	idle   []*bolt.Tx
-	all    []*bolt.Tx
+	idle   []*readTx
+	all    []*readTx
 	closed bool
+}
+
+// readTx is a pooled transaction with its package bucket opened once: in
+// a read transaction bbolt makes a new Bucket (a search of the root and
+// four allocations) on every tx.Bucket call.
+type readTx struct {
+	tx  *bolt.Tx
+	pkg *bolt.Bucket
 }
 
 var errClosed = errors.New("vulndb: database is closed")
 
-func (p *txPool) get(bdb *bolt.DB) (*bolt.Tx, error) {
+func (p *txPool) get(bdb *bolt.DB) (*readTx, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -39,11 +47,12 @@ func (p *txPool) get(bdb *bolt.DB) (*bolt.Tx, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.all = append(p.all, tx)
-	return tx, nil
+	rt := &readTx{tx: tx, pkg: tx.Bucket(bucketPkg)}
+	p.all = append(p.all, rt)
+	return rt, nil
 }
 
-func (p *txPool) put(tx *bolt.Tx) {
+func (p *txPool) put(tx *readTx) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.closed {
@@ -56,24 +65,32 @@ func (p *txPool) close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.closed = true
-	for _, tx := range p.all {
-		_ = tx.Rollback()
+	for _, rt := range p.all {
+		_ = rt.tx.Rollback()
 	}
 	p.all, p.idle = nil, nil
 }
 
 // view runs fn in one of the pool's read transactions, turning a panic
 // from a corrupt page into ErrCorrupt as safeView does.
-func (db *DB) view(fn func(tx *bolt.Tx) error) (err error) {
-	tx, err := db.txs.get(db.bolt)
+func (db *DB) view(fn func(tx *bolt.Tx) error) error {
+	return db.viewTx(func(rt *readTx) error { return fn(rt.tx) })
+}
+
+// viewTx is view with the pooled transaction's opened package bucket.
+func (db *DB) viewTx(fn func(rt *readTx) error) (err error) {
+	rt, err := db.txs.get(db.bolt)
 	if err != nil {
 		return err
 	}
-	defer db.txs.put(tx)
+	defer db.txs.put(rt)
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: %v", ErrCorrupt, r)
 		}
 	}()
-	return fn(tx)
+	if rt.pkg == nil {
+		return fmt.Errorf("%w: no package bucket", ErrCorrupt)
+	}
+	return fn(rt)
 }
