@@ -54,8 +54,13 @@ func (db *DB) prefetchCursor(ctx context.Context, pageSize int) error {
 		c := tx.Bucket(bucketPkg).Cursor()
 		n := 0
 		for k, v := c.First(); k != nil; k, v = c.Next() {
+			// A value need not start on a page boundary: its last byte
+			// may lie one page past the strided touches.
 			for i := 0; i < len(v); i += pageSize {
 				sink ^= v[i]
+			}
+			if len(v) > 0 {
+				sink ^= v[len(v)-1]
 			}
 			if n++; n%4096 == 0 {
 				if err := ctx.Err(); err != nil {
