@@ -725,8 +725,15 @@ func TestPrefetch(t *testing.T) {
 	if err != nil || n != leaves {
 		t.Fatalf("prefetchPages found %d leaf pages (err %v), bbolt counts %d", n, err, leaves)
 	}
-	if err := db.Prefetch(ctx); err != nil {
-		t.Fatal(err)
+	for _, mode := range []PrefetchMode{PrefetchRead, PrefetchMap} {
+		if err := db.Prefetch(ctx, mode); err != nil {
+			t.Fatalf("Prefetch(%d): %v", mode, err)
+		}
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := db.Prefetch(cctx, PrefetchMap); !errors.Is(err, context.Canceled) {
+		t.Errorf("Prefetch with a canceled context: %v", err)
 	}
 	// A page that names another ID, read through a copy of the file.
 	raw, err := os.ReadFile(path)

@@ -181,6 +181,8 @@ type lookupResult struct {
 	// Hot, through DB.Advisories (every entry decoded into a new slice)
 	// instead of the matcher's DB.EachAdvisory.
 	MaterialHotP50, MaterialHotP99, MaterialHotCPUP99 float64
+	// Cold, after Prefetch(PrefetchRead).
+	ReadMs, ReadAllP99, ReadCPUP99 float64
 	// Each key's fastest of the three hot passes: the lookup's own cost,
 	// without the interrupts and preemptions of a shared machine that
 	// land on one pass or another.
@@ -284,22 +286,27 @@ func childLookup(cacheDir, keysFile string) {
 		mh, mc = append(mh, h...), append(mc, c...)
 	}
 	res.MaterialHotP50, res.MaterialHotP99, res.MaterialHotCPUP99 = pct(mh, 50), pct(mh, 99), pct(mc, 99)
-	db.Close()
 
-	// Cold again, but with Prefetch run first (as a scan does while it
-	// reads the image).
-	evict(path)
-	db, err = vulndb.Open(path)
-	if err != nil {
-		log.Fatal(err)
+	// Cold again, but with Prefetch run first: PrefetchRead as a scan
+	// does while it reads the image, PrefetchMap as a long-lived process
+	// would.
+	prefetched := func(mode vulndb.PrefetchMode) (ms, all, cpu float64) {
+		db.Close()
+		evict(path)
+		if db, err = vulndb.Open(path); err != nil {
+			log.Fatal(err)
+		}
+		ps := time.Now()
+		if err := db.Prefetch(ctx, mode); err != nil {
+			log.Fatal(err)
+		}
+		ms = float64(time.Since(ps).Microseconds()) / 1e3
+		_, _, pa, pc := pass()
+		return ms, pct(pa, 99), pct(pc, 99)
 	}
-	ps := time.Now()
-	if err := db.Prefetch(ctx); err != nil {
-		log.Fatal(err)
-	}
-	res.PrefetchMs = float64(time.Since(ps).Microseconds()) / 1e3
-	_, _, pa, pc := pass()
-	res.PrefetchedAllP99, res.PrefetchedCPUP99 = pct(pa, 99), pct(pc, 99)
+	res.ReadMs, res.ReadAllP99, res.ReadCPUP99 = prefetched(vulndb.PrefetchRead)
+	res.PrefetchMs, res.PrefetchedAllP99, res.PrefetchedCPUP99 = prefetched(vulndb.PrefetchMap)
+	db.Close()
 	res.Hits, res.Lookups = len(ch), len(keys)
 	_ = events
 	json.NewEncoder(os.Stdout).Encode(res)
@@ -688,7 +695,8 @@ func results(records int, man synth.Manifest, full, delta runStats, lr lookupRes
 	fmt.Fprintf(&b, "| lookup p99 < 20 µs, cold | wall %.1f µs (hits p50 %.1f, hits p99 %.1f, misses p99 %.1f); thread CPU p50 %.1f, p99 %.1f µs | wall %s, CPU %s |\n", lr.ColdAllP99, lr.ColdHitP50, lr.ColdHitP99, lr.ColdMissP99, lr.ColdCPUP50, lr.ColdCPUP99, ok(lr.ColdAllP99 < 20), ok(lr.ColdCPUP99 < 20))
 	fmt.Fprintf(&b, "| lookup p99 < 20 µs, hot | wall %.1f µs (hits p50 %.1f, hits p99 %.1f, misses p99 %.1f); thread CPU p50 %.1f, p99 %.1f µs | wall %s, CPU %s |\n", lr.HotAllP99, lr.HotHitP50, lr.HotHitP99, lr.HotMissP99, lr.HotCPUP50, lr.HotCPUP99, ok(lr.HotAllP99 < 20), ok(lr.HotCPUP99 < 20))
 	fmt.Fprintf(&b, "| lookup p99 < 20 µs, hot, each package's best of the three passes | wall %.1f µs; thread CPU %.1f µs | wall %s, CPU %s |\n", lr.HotBestP99, lr.HotBestCPUP99, ok(lr.HotBestP99 < 20), ok(lr.HotBestCPUP99 < 20))
-	fmt.Fprintf(&b, "| lookup p99, cold after `DB.Prefetch` (%.0f ms) | wall %.1f µs; thread CPU %.1f µs | wall %s, CPU %s |\n", lr.PrefetchMs, lr.PrefetchedAllP99, lr.PrefetchedCPUP99, ok(lr.PrefetchedAllP99 < 20), ok(lr.PrefetchedCPUP99 < 20))
+	fmt.Fprintf(&b, "| lookup p99, cold after `DB.Prefetch(PrefetchRead)` (%.0f ms), as `vigil image` does | wall %.1f µs; thread CPU %.1f µs | wall %s, CPU %s |\n", lr.ReadMs, lr.ReadAllP99, lr.ReadCPUP99, ok(lr.ReadAllP99 < 20), ok(lr.ReadCPUP99 < 20))
+	fmt.Fprintf(&b, "| lookup p99, cold after `DB.Prefetch(PrefetchMap)` (%.0f ms) | wall %.1f µs; thread CPU %.1f µs | wall %s, CPU %s |\n", lr.PrefetchMs, lr.PrefetchedAllP99, lr.PrefetchedCPUP99, ok(lr.PrefetchedAllP99 < 20), ok(lr.PrefetchedCPUP99 < 20))
 	fmt.Fprintf(&b, "| (for comparison) hot, through `DB.Advisories`, which returns a new `[]Affected` | hits p50 %.1f µs, hits p99 %.1f µs; thread CPU p99 %.1f µs | |\n", lr.MaterialHotP50, lr.MaterialHotP99, lr.MaterialHotCPUP99)
 	fmt.Fprintf(&b, "| file <= 1/4 of the JSON | %s = 1/%.1f of %s (after the delta: %s) | %s |\n", mb(size), float64(man.JSONBytes)/float64(size), mb(man.JSONBytes), mb(size2), ok(size*4 <= man.JSONBytes))
 	fmt.Fprintf(&b, "\nFile size next to what the peers publish for their own databases (different inputs: theirs hold the real feeds, this one the synthetic export above): Trivy's trivy.db about 474 MB unpacked, Grype's v6 database about 900 MB; vigil's %s for %d records (%s after one delta).\n",

@@ -255,7 +255,7 @@ func (g *globals) runScan(cmd *cobra.Command, ref string, f *imageFlags) error {
 		prefetched := make(chan struct{})
 		go func() {
 			defer close(prefetched)
-			if err := db.Prefetch(pctx); err != nil && pctx.Err() == nil {
+			if err := db.Prefetch(pctx, vulndb.PrefetchRead); err != nil && pctx.Err() == nil {
 				g.logger.Debug("prefetch of the advisory database failed", "err", err)
 			}
 		}()
