@@ -249,7 +249,7 @@ func (db *DB) Advisories(ctx context.Context, ecosystem, pkg string) ([]Affected
 	key := pkgKey(id, name)
 	var out []Affected
 	err := db.viewTx(func(rt *readTx) error {
-		v := rt.pkg.Get(key)
+		v := rt.get(key)
 		if v == nil {
 			return nil
 		}
@@ -299,7 +299,7 @@ func (db *DB) EachAdvisory(ctx context.Context, ecosystem, pkg string, fn func(*
 	}()
 	found := false
 	err := db.viewTx(func(rt *readTx) error {
-		v := rt.pkg.Get(key)
+		v := rt.get(key)
 		if v == nil {
 			return nil
 		}

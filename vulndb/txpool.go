@@ -1,6 +1,7 @@
 package vulndb
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"sync"
@@ -28,6 +29,18 @@ type txPool struct {
 type readTx struct {
 	tx  *bolt.Tx
 	pkg *bolt.Bucket
+	// cur is a cursor on pkg kept for get: Bucket.Get makes a new cursor
+	// (and its stack) every time, Seek on this one reuses them.
+	cur *bolt.Cursor
+}
+
+// get returns the package value stored under key, or nil.
+func (rt *readTx) get(key []byte) []byte {
+	k, v := rt.cur.Seek(key)
+	if k == nil || !bytes.Equal(k, key) {
+		return nil
+	}
+	return v
 }
 
 var errClosed = errors.New("vulndb: database is closed")
@@ -48,6 +61,9 @@ func (p *txPool) get(bdb *bolt.DB) (*readTx, error) {
 		return nil, err
 	}
 	rt := &readTx{tx: tx, pkg: tx.Bucket(bucketPkg)}
+	if rt.pkg != nil {
+		rt.cur = rt.pkg.Cursor()
+	}
 	p.all = append(p.all, rt)
 	return rt, nil
 }
