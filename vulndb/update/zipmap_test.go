@@ -216,3 +216,36 @@ func TestZipReaderShrunk(t *testing.T) {
 		t.Error("no member reported the archive as changed")
 	}
 }
+
+// FuzzZipReader: an all.zip is hostile input. Reading any member from the
+// mapping never panics, and a member read both from the mapping and
+// through archive/zip reads the same.
+func FuzzZipReader(f *testing.F) {
+	body := []byte(`{"id":"GO-2024-0001","summary":"x"}`)
+	f.Add(writeZip(f, map[string][]byte{"a.json": body, "store-b.json": body}, []string{"a.json", "store-b.json"}))
+	f.Add(writeZip(f, map[string][]byte{"e.json": nil}, []string{"e.json"}))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		file := saveZip(t, raw)
+		z, err := openZip(file)
+		if err != nil {
+			return
+		}
+		defer z.Close()
+		mapped := &zipReader{z: z}
+		plain := &zipReader{z: z}
+		for i, zf := range z.File {
+			if i == 20 {
+				break
+			}
+			a, aerr := mapped.read(zf)
+			if zf.UncompressedSize64 > osv.MaxRecordSize {
+				continue // read refuses it before choosing a path
+			}
+			a = bytes.Clone(a)
+			b, berr := plain.readOpen(zf)
+			if aerr == nil && berr == nil && !bytes.Equal(a, b) {
+				t.Fatalf("%s: the mapping reads %q, archive/zip %q", zf.Name, a, b)
+			}
+		}
+	})
+}
