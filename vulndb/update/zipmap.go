@@ -159,7 +159,7 @@ func (r *zipReader) readOpen(zf *zip.File) ([]byte, error) {
 	// The header's size is only a hint (a hostile zip can lie, though
 	// archive/zip stops at it): read at most one byte past the limit.
 	buf := bytes.NewBuffer(r.buf[:0])
-	buf.Grow(int(zf.UncompressedSize64) + bytes.MinRead)
+	buf.Grow(int(min(zf.UncompressedSize64, osv.MaxRecordSize)) + bytes.MinRead)
 	_, err = buf.ReadFrom(io.LimitReader(rc, osv.MaxRecordSize+1))
 	r.buf = buf.Bytes()
 	data := r.buf
