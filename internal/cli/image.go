@@ -88,9 +88,6 @@ func (g *globals) openDB(path string) (*vulndb.DB, error) {
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("no vulnerability database at %s: run `vigil db update` (online) or `vigil db import FILES` / `vigil db pull REF` (offline), or pass --db, or --scanners secret,audit to skip matching", path)
 	}
-	if errors.Is(err, vulndb.ErrSchema) {
-		return nil, fmt.Errorf("%w: the database at %s was built by another version of vigil; run `vigil db update` to rebuild it (or pull one built for this version)", err, path)
-	}
 	if err != nil {
 		return nil, err
 	}
