@@ -188,12 +188,15 @@ func (db *DB) Ecosystems() []string {
 // safeView runs a read transaction and turns a panic inside it (bbolt
 // panics on some corrupt pages) into ErrCorrupt.
 func safeView(bdb *bolt.DB, fn func(tx *bolt.Tx) error) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: %v", ErrCorrupt, r)
-		}
-	}()
+	defer corruptOnPanic(&err)
 	return bdb.View(fn)
+}
+
+// corruptOnPanic, deferred, turns a panic into ErrCorrupt in *err.
+func corruptOnPanic(err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("%w: %v", ErrCorrupt, r)
+	}
 }
 
 func (db *DB) decompress(v []byte, buf []byte) ([]byte, error) {
@@ -304,7 +307,8 @@ func (db *DB) EachAdvisory(ctx context.Context, ecosystem, pkg string, fn func(*
 			return nil
 		}
 		found = true
-		// Out of the transaction's memory, so that fn runs after it ends.
+		// Into sc.buf even when stored raw: fn runs after the transaction
+		// has gone back to the pool, maybe to another goroutine.
 		raw, err := decompressValue(db.dec, v, sc.buf)
 		if err != nil {
 			return err

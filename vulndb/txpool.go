@@ -100,11 +100,7 @@ func (db *DB) viewTx(fn func(rt *readTx) error) (err error) {
 		return err
 	}
 	defer db.txs.put(rt)
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: %v", ErrCorrupt, r)
-		}
-	}()
+	defer corruptOnPanic(&err)
 	if rt.pkg == nil {
 		return fmt.Errorf("%w: no package bucket", ErrCorrupt)
 	}
