@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"path"
 	"runtime"
@@ -158,20 +157,6 @@ func (im *importer) importZip(ctx context.Context, file, folder string, maxUncom
 		wm = time.Unix(0, n).UTC()
 	}
 	return wm, nil
-}
-
-type pooledInflater struct {
-	io.ReadCloser
-	pool *sync.Pool
-}
-
-func (p *pooledInflater) Close() error {
-	err := p.ReadCloser.Close()
-	if p.pool != nil {
-		p.pool.Put(p.ReadCloser)
-		p.pool = nil
-	}
-	return err
 }
 
 func isRecordName(name string) bool {

@@ -80,6 +80,21 @@ func (z *zipArchive) Close() error {
 	return err
 }
 
+// pooledInflater goes back to its pool when closed.
+type pooledInflater struct {
+	io.ReadCloser
+	pool *sync.Pool
+}
+
+func (p *pooledInflater) Close() error {
+	err := p.ReadCloser.Close()
+	if p.pool != nil {
+		p.pool.Put(p.ReadCloser)
+		p.pool = nil
+	}
+	return err
+}
+
 // zipReader reads members for one goroutine; it is not safe for
 // concurrent use.
 type zipReader struct {
