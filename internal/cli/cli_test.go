@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -137,4 +138,27 @@ func sorted(s []string) []string {
 		}
 	}
 	return out
+}
+
+// TestDBImportNamesBadInput: a malformed record is named, not only counted,
+// and a file that is no advisory data at all is named in the error.
+func TestDBImportNamesBadInput(t *testing.T) {
+	cache, dir := t.TempDir(), t.TempDir()
+	good := `{"id":"GO-2099-1","modified":"2024-01-01T00:00:00Z","affected":[{"package":{"ecosystem":"Go","name":"example.com/x"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"1.2.0"}]}]}]}`
+	for name, body := range map[string]string{"GO-2099-1.json": good, "GO-2099-2.json": `{"id": "GO-2099-2", "affected": [`, "notes.json": "just words"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, stderr, code := run(t, cache, "db", "import", filepath.Join(dir, "GO-2099-1.json"), filepath.Join(dir, "GO-2099-2.json"))
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	if !strings.Contains(stderr, "1 added") || !strings.Contains(stderr, "1 malformed") || !strings.Contains(stderr, "GO-2099-2.json") {
+		t.Errorf("stderr does not count and name the malformed record:\n%s", stderr)
+	}
+	_, stderr, code = run(t, cache, "db", "import", filepath.Join(dir, "notes.json"))
+	if code == 0 || !strings.Contains(stderr, "notes.json") || !strings.Contains(stderr, "unchanged") {
+		t.Errorf("import of a file that is no advisory data: exit %d, stderr:\n%s", code, stderr)
+	}
 }

@@ -107,12 +107,41 @@ func (g *globals) printUpdateReport(rep *update.Report) {
 		return
 	}
 	t := rep.Total()
-	fmt.Fprintf(g.env.Stderr, "database %s: %d added, %d updated, %d removed, %d malformed, %d failed in %s\n",
-		rep.Path, t.Added, t.Updated, t.Removed, t.Malformed, t.Failed, rep.Duration.Round(time.Millisecond))
-	for _, f := range rep.Failures() {
-		fmt.Fprintf(g.env.Stderr, "  %s\n", f)
+	var extra string
+	if t.Unchanged > 0 {
+		extra += fmt.Sprintf(", %d unchanged", t.Unchanged)
+	}
+	if t.UnknownEcosystem > 0 {
+		extra += fmt.Sprintf(", %d for ecosystems vigil does not match", t.UnknownEcosystem)
+	}
+	if t.Skipped > 0 {
+		extra += fmt.Sprintf(", %d skipped", t.Skipped)
+	}
+	fmt.Fprintf(g.env.Stderr, "database %s: %d added, %d updated, %d removed, %d malformed, %d failed%s in %s\n",
+		rep.Path, t.Added, t.Updated, t.Removed, t.Malformed, t.Failed, extra, rep.Duration.Round(time.Millisecond))
+	// Failures first, then what was malformed or skipped, so that a bad
+	// record is named and not only counted.
+	lines := rep.Failures()
+	seen := map[string]bool{}
+	for _, f := range lines {
+		seen[f] = true
+	}
+	for _, p := range rep.Problems() {
+		if !seen[p] {
+			lines = append(lines, p)
+		}
+	}
+	for i, l := range lines {
+		if i == maxReportLines {
+			fmt.Fprintf(g.env.Stderr, "  ... and %d more\n", len(lines)-i)
+			break
+		}
+		fmt.Fprintf(g.env.Stderr, "  %s\n", strings.ReplaceAll(l, "\n", "\n    "))
 	}
 }
+
+// maxReportLines caps the problems an update or import lists on stderr.
+const maxReportLines = 20
 
 func newDBImportCommand(g *globals) *cobra.Command {
 	return &cobra.Command{

@@ -101,7 +101,11 @@ func ImportWith(ctx context.Context, dbPath string, opts ImportOptions, paths ..
 	}
 	if im.ok == 0 && len(paths) > 0 {
 		b.Abort()
-		return rep, fmt.Errorf("update: import: nothing could be imported (the database is unchanged): %s", strings.Join(rep.Failures(), "; "))
+		why := strings.Join(rep.Problems(), "; ")
+		if why == "" {
+			why = "no file there is an OSV record, an OSV zip or a known feed (.json, .yaml, .yml, .zip, .csv, .gz)"
+		}
+		return rep, fmt.Errorf("update: import: nothing could be imported (the database is unchanged): %s", why)
 	}
 	meta, err := b.Commit(ctx)
 	if err != nil {

@@ -300,6 +300,25 @@ func (r *Report) Failures() []string {
 	return out
 }
 
+// Problems lists every message of every source, sorted: failures,
+// malformed items, unknown ecosystems and skipped items alike, with a line
+// for the messages each source left out past its first few.
+func (r *Report) Problems() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for src, c := range r.Sources {
+		for _, m := range c.Messages {
+			out = append(out, src+": "+m)
+		}
+		if c.MoreMessages > 0 {
+			out = append(out, fmt.Sprintf("%s: ... and %d more", src, c.MoreMessages))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // ErrLocked is returned when another update holds the lock for longer than
 // Options.LockTimeout.
 var ErrLocked = errors.New("update: another update is running")
