@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -135,6 +136,16 @@ func NewBuilder(path string, opts BuildOptions) (*Builder, error) {
 	b := &Builder{path: path, tmp: f.Name(), opts: opts, seen: map[uint64]uint64{}, dups: map[string]uint64{}, feeds: map[string]FeedState{}}
 	fresh := true
 	if opts.Base != "" {
+		// Validate the base read-only first (schema, buckets, a file cut
+		// short): opening a damaged file for writing can fault inside
+		// bbolt before any check of ours runs.
+		if db, err := Open(opts.Base); err == nil {
+			db.Close()
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			f.Close()
+			os.Remove(b.tmp)
+			return nil, fmt.Errorf("vulndb: base %s: %w", opts.Base, err)
+		}
 		src, err := os.Open(opts.Base)
 		switch {
 		case err == nil:

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -91,6 +92,11 @@ func Open(path string) (*DB, error) {
 	}
 	db := &DB{path: path, bolt: bdb, file: file}
 	err = safeView(bdb, func(tx *bolt.Tx) error {
+		if file != nil {
+			if err := checkSize(tx, file); err != nil {
+				return err
+			}
+		}
 		mb := tx.Bucket(bucketMeta)
 		if mb == nil {
 			return fmt.Errorf("%w: no meta bucket", ErrCorrupt)
@@ -188,11 +194,28 @@ func (db *DB) Ecosystems() []string {
 // safeView runs a read transaction and turns a panic inside it (bbolt
 // panics on some corrupt pages) into ErrCorrupt.
 func safeView(bdb *bolt.DB, fn func(tx *bolt.Tx) error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer corruptOnPanic(&err)
 	return bdb.View(fn)
 }
 
-// corruptOnPanic, deferred, turns a panic into ErrCorrupt in *err.
+// checkSize fails when the file is shorter than the pages its metadata
+// counts: bbolt maps past the end of such a file, and reading a page there
+// would be a bus error, not an error.
+func checkSize(tx *bolt.Tx, f *os.File) error {
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if tx.Size() > st.Size() {
+		return fmt.Errorf("%w: the file is %d bytes, its pages need %d (truncated?)", ErrCorrupt, st.Size(), tx.Size())
+	}
+	return nil
+}
+
+// corruptOnPanic, deferred, turns a panic into ErrCorrupt in *err, and with
+// debug.SetPanicOnFault a memory fault in the mapped file too (a file cut
+// short while open).
 func corruptOnPanic(err *error) {
 	if r := recover(); r != nil {
 		*err = fmt.Errorf("%w: %v", ErrCorrupt, r)

@@ -815,3 +815,32 @@ func TestConcurrentLookupsAndClose(t *testing.T) {
 		t.Error("a lookup after Close succeeded")
 	}
 }
+
+// TestTruncatedFile: a database cut short (a copy interrupted, a full disk)
+// is ErrCorrupt for Open and for a Builder that would start from it; bbolt
+// maps past the end of such a file, and reading there would crash.
+func TestTruncatedFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "vigil.db")
+	build(t, path, "", BuildOptions{}, func(b *Builder) {
+		for i := range 2000 {
+			mustPut(t, b, osvDoc(fmt.Sprintf("GHSA-%d", i), "osv/npm", Affected{Ecosystem: "npm", Package: fmt.Sprintf("pkg-%d", i), Ranges: fixed("0", "1")}), Added)
+		}
+	})
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, st.Size()/2); err != nil {
+		t.Fatal(err)
+	}
+	if db, err := Open(path); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "truncated") {
+		if err == nil {
+			db.Close()
+		}
+		t.Errorf("Open of a truncated file: %v, want ErrCorrupt", err)
+	}
+	if _, err := NewBuilder(filepath.Join(dir, "new.db"), BuildOptions{Base: path}); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("builder on a truncated base: %v, want ErrCorrupt", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
@@ -100,6 +101,7 @@ func (db *DB) viewTx(fn func(rt *readTx) error) (err error) {
 		return err
 	}
 	defer db.txs.put(rt)
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer corruptOnPanic(&err)
 	if rt.pkg == nil {
 		return fmt.Errorf("%w: no package bucket", ErrCorrupt)

@@ -59,7 +59,7 @@ func ImportWith(ctx context.Context, dbPath string, opts ImportOptions, paths ..
 	}
 	defer unlock()
 	cleanStale(dbPath)
-	b, err := newBuilder(dbPath, false, opts.Now)
+	b, err := newBuilder(dbPath, false, opts.Now, rep)
 	if err != nil {
 		return nil, err
 	}

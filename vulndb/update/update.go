@@ -347,7 +347,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	defer unlock()
 	cleanStale(dbPath)
-	b, err := newBuilder(dbPath, opts.FullRebuild, opts.Now)
+	b, err := newBuilder(dbPath, opts.FullRebuild, opts.Now, rep)
 	if err != nil {
 		return nil, err
 	}
@@ -375,7 +375,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 
 // newBuilder starts from the existing database unless asked not to or it
 // cannot be used (another schema, corrupt): then from nothing.
-func newBuilder(dbPath string, fresh bool, now func() time.Time) (*vulndb.Builder, error) {
+func newBuilder(dbPath string, fresh bool, now func() time.Time, rep *Report) (*vulndb.Builder, error) {
 	if !fresh {
 		b, err := vulndb.NewBuilder(dbPath, vulndb.BuildOptions{Base: dbPath, Now: now})
 		if err == nil {
@@ -384,6 +384,11 @@ func newBuilder(dbPath string, fresh bool, now func() time.Time) (*vulndb.Builde
 		if !errors.Is(err, vulndb.ErrSchema) && !errors.Is(err, vulndb.ErrCorrupt) {
 			return nil, fmt.Errorf("update: %w", err)
 		}
+		// Said, not only done: an import of a few files over a damaged
+		// database leaves a database of just those files.
+		rep.update("database", nil, func(c *Counts) {
+			c.note(fmt.Sprintf("the existing database could not be used and is rebuilt from what this run reads: %v", err))
+		})
 	}
 	b, err := vulndb.NewBuilder(dbPath, vulndb.BuildOptions{Now: now})
 	if err != nil {

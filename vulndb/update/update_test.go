@@ -678,3 +678,35 @@ func TestParseModifiedIndex(t *testing.T) {
 		t.Errorf("with a cut-off: %v", got)
 	}
 }
+
+// TestImportOverDamagedDatabase: an import over a database cut short does
+// not crash; it rebuilds the file from what it reads, and says so.
+func TestImportOverDamagedDatabase(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "db", "vigil.db")
+	adv := filepath.Join(testutil.RepoRoot(t), "examples", "sample", "advisories")
+	if _, err := Import(context.Background(), dbPath, adv); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(dbPath, st.Size()/2); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Import(context.Background(), dbPath, adv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(rep.Problems(), "\n"), "rebuilt") {
+		t.Errorf("the rebuild is not reported: %q", rep.Problems())
+	}
+	db, err := vulndb.Open(dbPath)
+	if err != nil {
+		t.Fatalf("the rebuilt database does not open: %v", err)
+	}
+	defer db.Close()
+	if db.Meta().Docs == 0 {
+		t.Error("the rebuilt database is empty")
+	}
+}
