@@ -26,6 +26,11 @@ func (s *Service) Match(ctx context.Context, r *report.Report, store vulndb.Stor
 	m := &match.Matcher{Store: store}
 	fs, warns, err := m.Match(ctx, r.Inventory)
 	if err != nil {
+		if errors.Is(err, vulndb.ErrCorrupt) {
+			// An update starts from the file it replaces, so it would keep
+			// the damage: the way out is a new file.
+			return fmt.Errorf("scan: match %s: %w (the advisory database is damaged: delete it and run `vigil db update`, or `vigil db pull`)", r.Target.DisplayName(), err)
+		}
 		return fmt.Errorf("scan: match %s: %w", r.Target.DisplayName(), err)
 	}
 	r.Vulnerabilities = fs

@@ -109,7 +109,7 @@ func ImportWith(ctx context.Context, dbPath string, opts ImportOptions, paths ..
 	}
 	meta, err := b.Commit(ctx)
 	if err != nil {
-		return rep, fmt.Errorf("update: import: %w (the database is unchanged)", err)
+		return rep, fmt.Errorf("update: import: %w (the database is unchanged%s)", err, damagedHint(err))
 	}
 	rep.Meta, rep.Written = meta, true
 	rep.Duration = time.Since(start)

@@ -366,7 +366,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	meta, err := b.Commit(ctx)
 	if err != nil {
-		return rep, fmt.Errorf("update: %w (the previous database is unchanged)", err)
+		return rep, fmt.Errorf("update: %w (the previous database is unchanged%s)", err, damagedHint(err))
 	}
 	rep.Meta, rep.Written = meta, true
 	rep.Duration = time.Since(start)
@@ -395,6 +395,16 @@ func newBuilder(dbPath string, fresh bool, now func() time.Time, rep *Report) (*
 		return nil, fmt.Errorf("update: %w", err)
 	}
 	return b, nil
+}
+
+// damagedHint says what to do when the database an update started from
+// turns out damaged while it is rewritten: the damage would be copied
+// again, so the way out is a new file.
+func damagedHint(err error) string {
+	if errors.Is(err, vulndb.ErrCorrupt) {
+		return "; it is damaged: delete it and run again for a new one"
+	}
+	return ""
 }
 
 // cleanStale removes temporary files a crashed update left behind. Called
